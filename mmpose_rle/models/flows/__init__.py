@@ -1,0 +1,4 @@
+"""Normalizing flows."""
+from .realnvp import RealNVP
+
+__all__ = ['RealNVP']

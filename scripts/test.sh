@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Set up .venv/ (idempotent, see scripts/setup_env.sh) and run the test suite.
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh -m slow` for the slow tests.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$ROOT/scripts/setup_env.sh"
+cd "$ROOT"
+exec "$ROOT/.venv/bin/python" -m pytest "$@"

@@ -1,0 +1,216 @@
+"""RLELoss against independent formulas, MMPose's RLELoss, the official criterion,
+normalisation of the exact density, and float64 gradcheck."""
+import itertools
+import math
+
+import pytest
+import torch
+from mmpose.models.losses import RLELoss as MMPoseRLELoss
+
+from mmpose_rle.models import RLELoss
+from mmpose_rle.models.losses import DESIGNS, FORMULATIONS, Q_DISTRIBUTIONS
+
+from tests.helpers import randomise_
+
+ALL = list(itertools.product(DESIGNS, Q_DISTRIBUTIONS, FORMULATIONS))
+
+
+def make_loss(design='residual', q='laplace', formulation='mmpose', **kwargs) -> RLELoss:
+    loss = RLELoss(design=design, q_distribution=q, formulation=formulation, **kwargs)
+    randomise_(loss.flow_model, std=0.2)
+    return loss.double()
+
+
+def make_batch(N=3, K=4, D=2, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    pred = torch.rand(N, K, D, generator=gen, dtype=torch.float64)
+    target = pred + 0.1 * torch.randn(N, K, D, generator=gen, dtype=torch.float64)
+    sigma = torch.randn(N, K, D, generator=gen, dtype=torch.float64)
+    weight = (torch.rand(N, K, 1, generator=gen, dtype=torch.float64) > 0.3).double()
+    return pred, sigma, target, weight
+
+
+def reference(loss: RLELoss, pred, sigma_logit, target, weight):
+    """The seed's equations, written per keypoint and coordinate."""
+    flow = loss.flow_model
+    N, K, D = pred.shape
+    total = 0.0
+    for n, k in itertools.product(range(N), range(K)):
+        s = torch.sigmoid(sigma_logit[n, k])
+        mu, g, w = pred[n, k], target[n, k], weight[n, k, 0]
+        if loss.design == 'basic':
+            z, log_det = flow.inverse(g[None])
+            log_f, r = log_det[0], z[0] - mu
+        else:
+            r = mu - g
+            eps = 0.0 if loss.formulation == 'official' else 1e-9
+            log_f = flow.log_prob((r / (s + eps))[None])[0]
+        for c in range(D):
+            e = r[c] / (s[c] + 1e-9)
+            if loss.formulation == 'exact':
+                q = math.log(2) + abs(e) if loss.q_distribution == 'laplace' \
+                    else 0.5 * math.log(2 * math.pi) + e**2 / 2
+                term = torch.log(s[c]) - log_f / D
+            else:
+                if loss.q_distribution == 'gaussian':
+                    q = torch.log(math.sqrt(2 * math.pi) * s[c]) + e**2 / 2
+                elif loss.formulation == 'official':
+                    q = torch.log(s[c] / (1 / math.sqrt(2 * math.pi))) + abs(r[c]) / (
+                        math.sqrt(2) * s[c] + 1e-9)
+                else:
+                    q = torch.log(2 * s[c]) + abs(e)
+                term = torch.log(s[c]) - log_f
+            if loss.design != 'reparam':
+                term = term + q
+            total = total + w * term
+    return total / N
+
+
+@pytest.mark.parametrize('design, q, formulation', ALL)
+def test_matches_independent_formula(design, q, formulation):
+    loss = make_loss(design, q, formulation, use_target_weight=True)
+    pred, sigma, target, weight = make_batch()
+    torch.testing.assert_close(loss(pred, sigma, target, weight),
+                               reference(loss, pred, sigma, target, weight))
+
+
+@pytest.mark.parametrize('residual, q, use_weight, size_average',
+                         itertools.product([True, False], Q_DISTRIBUTIONS, [True, False],
+                                           [True, False]))
+def test_equals_mmpose_rle_loss(residual, q, use_weight, size_average):
+    kwargs = dict(use_target_weight=use_weight, size_average=size_average,
+                  residual=residual, q_distribution=q)
+    theirs = MMPoseRLELoss(**kwargs)
+    randomise_(theirs.flow_model, std=0.2)
+    ours = RLELoss(**kwargs)
+    ours.flow_model.load_state_dict(theirs.flow_model.state_dict(), strict=True)
+    pred, sigma, target, weight = (t.float() for t in make_batch(N=5, K=17, seed=1))
+    # per-coordinate weights too
+    for w in (weight, torch.rand(5, 17, 2)):
+        torch.testing.assert_close(ours(pred, sigma, target, w),
+                                   theirs(pred, sigma, target, w), rtol=0, atol=0)
+
+
+def official_criterion(flow, pred, sigma_logit, target, weight):
+    """Transcription of the official model's nf_loss and RLELoss (rlepose/models)."""
+    sigma = sigma_logit.sigmoid()
+    bar_mu = (pred - target) / sigma
+    log_phi = flow.log_prob(bar_mu.reshape(-1, 2)).reshape(pred.shape[0], pred.shape[1], 1)
+    nf_loss = torch.log(sigma) - log_phi
+    nf_loss = nf_loss * weight[:, :, :1]
+    amp = 1 / math.sqrt(2 * math.pi)
+    log_q = torch.log(sigma / amp) + torch.abs(target - pred) / (math.sqrt(2) * sigma + 1e-9)
+    loss = nf_loss + log_q * weight
+    return loss.sum() / len(loss)
+
+
+def test_official_formulation_equals_official_criterion():
+    loss = make_loss(formulation='official', use_target_weight=True)
+    pred, sigma, target, _ = make_batch(N=4, K=5)
+    weight = torch.rand(4, 5, 2, dtype=torch.float64)  # differing x/y weights
+    torch.testing.assert_close(loss(pred, sigma, target, weight),
+                               official_criterion(loss.flow_model, pred, sigma, target, weight))
+
+
+@pytest.mark.parametrize('design, q', [('reparam', 'laplace'), ('basic', 'laplace'),
+                                       ('basic', 'gaussian')])
+def test_exact_formulation_is_a_normalised_density_of_the_target(design, q):
+    """exp(−L) over μ_g integrates to 1 when L is the true NLL (each term once)."""
+    loss = make_loss(design, q, 'exact', size_average=False)
+    mu = torch.tensor([[[0.3, -0.2]]], dtype=torch.float64)
+    logit = torch.tensor([[[-1.0, -0.3]]], dtype=torch.float64)
+    lim, n = 12.0, 801
+    axis = torch.linspace(-lim, lim, n, dtype=torch.float64)
+    grid = torch.stack(torch.meshgrid(axis, axis, indexing='ij'), -1).reshape(1, -1, 2)
+    with torch.no_grad():
+        nf, q_loss = loss.terms(mu.expand_as(grid), logit.expand_as(grid), grid)
+        per_point = (nf + (0 if q_loss is None else q_loss)).sum(-1)
+    mass = per_point.neg().exp().sum().item() * (2 * lim / (n - 1))**2
+    assert abs(mass - 1) < 5e-3
+
+
+def test_mmpose_formulation_double_counts_flow_and_log_sigma():
+    """Reparam: mmpose − exact = −(D − 1) log G_φ, the documented double count."""
+    pred, sigma, target, _ = make_batch(N=1, K=1)
+    mm, ex = make_loss('reparam', formulation='mmpose'), make_loss('reparam', formulation='exact')
+    ex.flow_model.load_state_dict(mm.flow_model.state_dict())
+    err = ((pred - target) / (sigma.sigmoid() + 1e-9)).reshape(-1, 2)
+    log_g = mm.flow_model.log_prob(err).sum()
+    diff = mm(pred, sigma, target) - ex(pred, sigma, target)
+    torch.testing.assert_close(diff, -(2 - 1) * log_g)
+
+
+@pytest.mark.parametrize('design, q, formulation', ALL)
+def test_gradcheck(design, q, formulation):
+    loss = make_loss(design, q, formulation, use_target_weight=True)
+    pred, sigma, target, weight = make_batch(N=2, K=2, seed=3)
+    pred.requires_grad_(True)
+    sigma.requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda p, s: loss(p, s, target, weight), (pred, sigma))
+    params = [p for p in loss.flow_model.parameters()][:4]
+    out = loss(pred, sigma, target, weight)
+    grads = torch.autograd.grad(out, params)
+    assert all(torch.isfinite(g).all() and g.abs().sum() > 0 for g in grads)
+
+
+def test_zero_weight_keypoints_do_not_contribute():
+    loss = make_loss(use_target_weight=True)
+    pred, sigma, target, _ = make_batch(N=2, K=3)
+    weight = torch.ones(2, 3, 1, dtype=torch.float64)
+    weight[0, 1] = 0
+    base = loss(pred, sigma, target, weight)
+    target2 = target.clone()
+    target2[0, 1] += 100.0
+    torch.testing.assert_close(loss(pred, sigma, target2, weight), base)
+
+
+def test_weight_shapes_are_equivalent():
+    loss = make_loss(use_target_weight=True)
+    pred, sigma, target, weight = make_batch()
+    ref = loss(pred, sigma, target, weight)
+    torch.testing.assert_close(loss(pred, sigma, target, weight[..., 0]), ref)
+    torch.testing.assert_close(loss(pred, sigma, target, weight.expand(-1, -1, 2)), ref)
+
+
+def test_residual_switch_maps_to_design():
+    assert RLELoss(residual=False).design == 'reparam'
+    assert RLELoss().design == 'residual' and RLELoss().residual
+    assert RLELoss(design='basic').design == 'basic'
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(design='nope'), 'design'),
+    (dict(formulation='paper'), 'formulation'),
+    (dict(q_distribution='cauchy'), 'q_distribution'),
+    (dict(design='reparam', residual=True), 'contradicts'),
+    (dict(design='residual', residual=False), 'contradicts'),
+])
+def test_invalid_options_raise(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        RLELoss(**kwargs)
+
+
+def test_bad_inputs_raise_clear_errors():
+    loss = RLELoss(use_target_weight=True)
+    p = torch.zeros(2, 3, 2)
+    with pytest.raises(ValueError, match='same shape'):
+        loss(p, p, torch.zeros(2, 4, 2), torch.ones(2, 3, 1))
+    with pytest.raises(ValueError, match='needs target_weight'):
+        loss(p, p, p)
+    with pytest.raises(ValueError, match='target_weight must have shape'):
+        loss(p, p, p, torch.ones(2, 3, 5))
+    with pytest.raises(ValueError, match='3-D'):
+        loss(torch.zeros(2, 3, 3), torch.zeros(2, 3, 3), torch.zeros(2, 3, 3),
+             torch.ones(2, 3, 1))
+
+
+def test_three_d_keypoints_with_a_three_d_flow():
+    loss = RLELoss(flow=dict(type='mmpose_rle.RealNVP', dim=3)).double()
+    randomise_(loss.flow_model, std=0.2)
+    pred, sigma, target, _ = make_batch(D=3)
+    out = loss(pred, sigma, target)
+    sig = sigma.sigmoid()
+    e = (pred - target) / (sig + 1e-9)
+    log_g = loss.flow_model.log_prob(e.reshape(-1, 3)).reshape(3, 4, 1)
+    expected = (torch.log(sig) - log_g + torch.log(2 * sig) + e.abs()).sum() / 3
+    torch.testing.assert_close(out, expected)
