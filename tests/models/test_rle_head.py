@@ -102,20 +102,23 @@ def test_pre_v1_state_dict_with_loss_prefix_loads_strictly(nested):
                                theirs.loss(feats(), data)['loss_kpt'])
 
 
-def test_keypoint_sigmas_are_reported_in_input_pixels():
+def test_keypoint_sigmas_are_rms_errors_in_input_pixels():
     head = ours_like(mmpose_head())
     data = samples()
     with torch.no_grad():
         out = head.forward(feats())
         preds = head.predict(feats(), data)
-    sigma = out[..., 2:].sigmoid().numpy() * [192, 256]
+    sigma_hat = out[..., 2:].sigmoid()
+    rms = head.loss_module.residual_rms()
+    assert rms.shape == (2, ) and (rms > 0).all()
+    sigma = (sigma_hat * rms).numpy() * [192, 256]
     for i, pred in enumerate(preds):
         assert pred.keypoint_sigmas.shape == (1, K, 2)
         torch.testing.assert_close(torch.from_numpy(pred.keypoint_sigmas[0]),
                                    torch.from_numpy(sigma[i]).float())
-        scores = 1 - (pred.keypoint_sigmas[0] / [192, 256]).mean(-1)
-        torch.testing.assert_close(torch.from_numpy(pred.keypoint_scores[0]).double(),
-                                   torch.from_numpy(scores), rtol=0, atol=1e-6)
+        scores = 1 - sigma_hat[i].mean(-1)
+        torch.testing.assert_close(torch.from_numpy(pred.keypoint_scores[0]), scores,
+                                   rtol=0, atol=1e-6)
 
 
 def test_official_head_normalises_features_for_coordinates_only():

@@ -1,5 +1,6 @@
 """RLELoss against independent formulas, MMPose's RLELoss, the official criterion,
 normalisation of the exact density, and float64 gradcheck."""
+import copy
 import itertools
 import math
 
@@ -214,3 +215,33 @@ def test_three_d_keypoints_with_a_three_d_flow():
     log_g = loss.flow_model.log_prob(e.reshape(-1, 3)).reshape(3, 4, 1)
     expected = (torch.log(sig) - log_g + torch.log(2 * sig) + e.abs()).sum() / 3
     torch.testing.assert_close(out, expected)
+
+
+@pytest.mark.parametrize('design, q, formulation', [
+    ('residual', 'laplace', 'mmpose'), ('residual', 'laplace', 'official'),
+    ('residual', 'gaussian', 'exact'), ('reparam', 'laplace', 'mmpose')])
+def test_residual_rms_matches_grid_integration(design, q, formulation):
+    loss = RLELoss(design=design, q_distribution=q, formulation=formulation)
+    randomise_(loss.flow_model, std=0.2)
+    lim, n = 14.0, 701
+    axis = torch.linspace(-lim, lim, n, dtype=torch.float64)
+    grid = torch.stack(torch.meshgrid(axis, axis, indexing='ij'), -1).reshape(-1, 2)
+    flow = copy.deepcopy(loss.flow_model).double()
+    with torch.no_grad():
+        log_density = flow.log_prob(grid)
+        if design == 'residual':
+            b = math.sqrt(2) if formulation == 'official' else 1.0
+            log_density = log_density + (-grid.abs().sum(1) / b if q == 'laplace'
+                                         else -0.5 * (grid**2).sum(1))
+    w = torch.softmax(log_density, 0)
+    expected = (w[:, None] * grid**2).sum(0).sqrt()
+    rms = loss.residual_rms()
+    torch.testing.assert_close(rms.double(), expected, rtol=0.03, atol=0)
+    assert loss.residual_rms() is rms  # cached
+    with torch.no_grad():
+        loss.flow_model.s[0][0].weight.mul_(1.5)
+    assert loss.residual_rms() is not rms  # recomputed after a weight change
+
+
+def test_residual_rms_is_one_for_the_basic_design():
+    torch.testing.assert_close(RLELoss(design='basic').residual_rms(), torch.ones(2))

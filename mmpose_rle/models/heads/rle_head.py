@@ -42,8 +42,13 @@ class RLEHead(MMPoseRLEHead):
         init_cfg (dict, optional): Initialisation; MMPose's ``Normal(std=0.01)`` on
             every ``Linear`` by default.
 
-    Predictions carry, besides MMPose's ``keypoints`` and ``keypoint_scores``,
-    ``keypoint_sigmas``: ``σ̂`` in pixels of the model input, shape ``(1, K, 2)``.
+    Predictions carry, besides MMPose's ``keypoints`` and ``keypoint_scores``
+    (``1 − mean σ̂``), ``keypoint_sigmas`` of shape ``(1, K, 2)``: the predicted RMS
+    error of each coordinate in pixels of the model input, ``σ̂_c · s_c · input_size``,
+    where ``s`` is the RMS of the learned normalised-residual density
+    (:meth:`RLELoss.residual_rms`); σ̂ alone is only a relative scale, because the flow
+    can widen or narrow the density. Map them to the image with
+    :func:`mmpose_rle.apis.sigmas_in_image`.
     """
 
     def __init__(self,
@@ -117,7 +122,9 @@ class RLEHead(MMPoseRLEHead):
 
         preds = self.decode(batch_outputs.unsqueeze(1))  # (B, N=1, K, 4)
         input_size = np.asarray(metainfo.get('input_size', (1, 1)), dtype=np.float32)
-        sigmas = batch_outputs[..., 2:].detach().cpu().numpy() * input_size
+        rms = self.loss_module.residual_rms() if hasattr(self.loss_module, 'residual_rms') \
+            else 1.0
+        sigmas = (batch_outputs[..., 2:] * rms).detach().cpu().numpy() * input_size
         for pred, sigma in zip(preds, sigmas):
             pred.keypoint_sigmas = sigma[None]
         return preds

@@ -1,0 +1,77 @@
+"""Turn an ordinary MMPose/MMEngine config into this package's training set-up.
+
+Used by ``tools/train.py`` (and so by ``mim train mmpose_rle``); every step is also
+useful on its own.
+"""
+import os.path as osp
+from typing import Optional
+
+import torch
+from mmengine.config import Config
+
+from .cpu_ddp import init_cpu_distributed
+from .seeded_data import wrap_seeded
+
+__all__ = ['configure_training']
+
+_NOT_EPOCH_SAMPLERS = ('InfiniteSampler', )
+
+
+def configure_training(cfg: Config,
+                       config_path: str,
+                       work_dir: Optional[str] = None,
+                       resume: Optional[str] = None,
+                       amp: Optional[str] = None,
+                       launcher: str = 'none',
+                       exact_resume: bool = True) -> Config:
+    """Set work dir, resume, AMP, launcher and exact-resume machinery on ``cfg``.
+
+    Args:
+        cfg (Config): The loaded config; modified in place and returned.
+        config_path (str): Its path (names the default work dir).
+        work_dir (str, optional): Overrides ``cfg.work_dir``; the default is
+            ``./work_dirs/<config name>``.
+        resume (str, optional): ``'auto'`` resumes from the latest checkpoint of the
+            work dir, a path from that checkpoint.
+        amp (str, optional): ``'fp16'`` or ``'bf16'``: train with MMEngine's
+            ``AmpOptimWrapper`` in that dtype.
+        launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``. Without a GPU
+            the process group is started with gloo and the model wrapped in
+            :class:`~mmpose_rle.engine.CPUDistributedDataParallel`.
+        exact_resume (bool): Seed every training sample by (seed, epoch, index) and keep
+            the random state in checkpoints, so a resumed run equals the uninterrupted
+            one (see :mod:`mmpose_rle.engine.seeded_data`).
+    """
+    cfg.launcher = launcher
+    cfg.work_dir = work_dir or cfg.get('work_dir') or osp.join(
+        './work_dirs', osp.splitext(osp.basename(config_path))[0])
+
+    if resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif resume:
+        cfg.resume, cfg.load_from = True, resume
+
+    if amp:
+        if amp not in ('fp16', 'bf16'):
+            raise ValueError(f'amp must be fp16 or bf16, got {amp!r}')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.dtype = 'float16' if amp == 'fp16' else 'bfloat16'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+    if launcher != 'none' and not torch.cuda.is_available():
+        init_cpu_distributed()
+        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+        wrapper = cfg.get('model_wrapper_cfg') or dict()
+        wrapper.setdefault('type', 'mmpose_rle.CPUDistributedDataParallel')
+        wrapper.setdefault('broadcast_buffers', False)
+        wrapper.setdefault('find_unused_parameters', cfg.get('find_unused_parameters', False))
+        cfg.model_wrapper_cfg = wrapper
+
+    sampler = cfg.train_dataloader.get('sampler', {}).get('type', 'DefaultSampler')
+    if exact_resume and sampler.split('.')[-1] not in _NOT_EPOCH_SAMPLERS:
+        cfg.train_dataloader = wrap_seeded(cfg.train_dataloader)
+        hooks = list(cfg.get('custom_hooks', None) or [])
+        if not any(h.get('type', '').endswith('RandomStateHook') for h in hooks):
+            hooks.append(dict(type='mmpose_rle.RandomStateHook'))
+        cfg.custom_hooks = hooks
+    return cfg

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Set up .venv/ (idempotent, see scripts/setup_env.sh) and run the quick start:
+# procedural data -> RLE training on the CPU -> evaluation -> drawings with sigma ellipses.
+# Extra arguments go to tools/quickstart.py (e.g. --epochs 10).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$ROOT/scripts/setup_env.sh"
+cd "$ROOT"
+exec "$ROOT/.venv/bin/python" tools/quickstart.py "$@"

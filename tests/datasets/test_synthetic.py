@@ -1,0 +1,49 @@
+"""The procedural quick-start data set: deterministic, cached, valid COCO + metainfo."""
+import json
+
+import numpy as np
+from mmpose.datasets.datasets.utils import parse_pose_metainfo
+
+from mmpose_rle.datasets import (FLIP_PAIRS, KEYPOINTS, SyntheticFigures,
+                                 generate_synthetic_figures)
+
+PARAMS = SyntheticFigures(num_train=6, num_val=2, image_size=96, seed=3)
+
+
+def test_deterministic_and_cached(tmp_path):
+    a = generate_synthetic_figures(str(tmp_path / 'a'), PARAMS, progress=False)
+    b = generate_synthetic_figures(str(tmp_path / 'b'), PARAMS, progress=False)
+    for name in ('train.json', 'val.json', 'metainfo.py', 'images/000003.png'):
+        assert (a / name).read_bytes() == (b / name).read_bytes()
+    stamp = (a / 'train.json').stat().st_mtime_ns
+    assert generate_synthetic_figures(str(tmp_path / 'a'), PARAMS, progress=False) == a
+    assert (a / 'train.json').stat().st_mtime_ns == stamp  # reused, not regenerated
+    c = generate_synthetic_figures(str(tmp_path / 'a'),
+                                   SyntheticFigures(num_train=6, num_val=2, image_size=96,
+                                                    seed=4), progress=False)
+    assert c != a and (c / 'train.json').read_bytes() != (a / 'train.json').read_bytes()
+
+
+def test_coco_annotations_are_consistent(tmp_path):
+    root = generate_synthetic_figures(str(tmp_path), PARAMS, progress=False)
+    train, val = (json.loads((root / f'{s}.json').read_text()) for s in ('train', 'val'))
+    assert len(train['images']) == 6 and len(val['images']) == 2
+    assert train['categories'][0]['keypoints'] == list(KEYPOINTS)
+    for ann in train['annotations'] + val['annotations']:
+        kps = np.array(ann['keypoints']).reshape(-1, 3)
+        x, y, w, h = ann['bbox']
+        visible = kps[:, 2] > 0
+        assert ann['num_keypoints'] == visible.sum() > 0
+        assert (kps[visible, 0] >= x).all() and (kps[visible, 0] <= x + w).all()
+        assert (kps[visible, 1] >= y).all() and (kps[visible, 1] <= y + h).all()
+        assert (root / 'images' / f'{ann["image_id"]:06d}.png').exists()
+
+
+def test_metainfo_parses_with_flip_pairs(tmp_path):
+    root = generate_synthetic_figures(str(tmp_path), PARAMS, progress=False)
+    meta = parse_pose_metainfo(dict(from_file=str(root / 'metainfo.py')))
+    assert meta['num_keypoints'] == len(KEYPOINTS)
+    assert {frozenset(p) for p in meta["flip_pairs"]} == {frozenset(p) for p in FLIP_PAIRS}
+    flip = meta['flip_indices']
+    assert all(flip[a] == b and flip[b] == a for a, b in FLIP_PAIRS)
+    assert len(meta['sigmas']) == len(KEYPOINTS)

@@ -1,0 +1,53 @@
+"""Every shipped config parses and builds; swap configs are three statements."""
+import ast
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmpose.registry import MODELS
+from mmpose.testing import get_packed_inputs
+
+from mmpose_rle.models import RLEHead
+from tests.helpers import ROOT
+
+CONFIGS = sorted((ROOT / 'configs').rglob('*.py'))
+SWAPS = sorted((ROOT / 'configs/swap').glob('*.py'))
+
+
+def test_configs_are_found():
+    assert len(CONFIGS) >= 12 and len(SWAPS) == 2
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: str(p.relative_to(ROOT / 'configs')))
+def test_config_builds_a_model_with_our_head(path, monkeypatch, tmp_path):
+    monkeypatch.setenv('MMPOSE_RLE_DATA_ROOT', str(tmp_path))
+    cfg = Config.fromfile(str(path))
+    assert 'mmpose_rle' in cfg.custom_imports['imports']
+    init_default_scope('mmpose')
+    model = MODELS.build(cfg.model)
+    assert isinstance(model.head, RLEHead)
+    encoders = [t['encoder'] for t in cfg.train_dataloader.dataset.pipeline
+                if t['type'] == 'GenerateTarget']
+    assert [e['type'] for e in encoders] == ['RegressionLabel']
+    assert model.head.decoder.input_size == tuple(encoders[0]['input_size'])
+
+
+@pytest.mark.parametrize('path', SWAPS, ids=lambda p: p.name)
+def test_swap_is_three_statements_plus_custom_imports(path):
+    names = [t.id for node in ast.parse(path.read_text()).body if isinstance(node, ast.Assign)
+             for t in node.targets]
+    assert names == ['_base_', 'custom_imports', 'codec', 'model', 'train_dataloader']
+
+
+def test_hand_swap_trains_with_21_keypoints():
+    cfg = Config.fromfile(str(ROOT / 'configs/swap/'
+                              'td-hm_res50_8xb32-210e_onehand10k-256x256_to_rle.py'))
+    init_default_scope('mmpose')
+    model = MODELS.build(cfg.model)
+    assert model.head.num_joints == 21 and model.head.in_channels == 2048
+    data = get_packed_inputs(1, num_keypoints=21, img_shape=(256, 256), input_size=(256, 256),
+                             with_heatmap=False, with_simcc_label=False)
+    losses = model.loss(*model.data_preprocessor(data, True).values())
+    assert torch.isfinite(losses['loss_kpt'])
