@@ -13,10 +13,9 @@ from mmengine.registry import Registry
 from mmpose.registry import DATA_SAMPLERS as MMPOSE_DATA_SAMPLERS
 from mmpose.registry import DATASETS as MMPOSE_DATASETS
 from mmpose.registry import HOOKS as MMPOSE_HOOKS
-from mmpose.registry import MODEL_WRAPPERS as MMPOSE_MODEL_WRAPPERS
 from mmpose.registry import MODELS as MMPOSE_MODELS
 
-__all__ = ['SCOPE', 'MODELS', 'HOOKS', 'DATASETS', 'DATA_SAMPLERS', 'MODEL_WRAPPERS']
+__all__ = ['SCOPE', 'MODELS', 'HOOKS', 'DATASETS', 'DATA_SAMPLERS']
 
 SCOPE = 'mmpose_rle'
 
@@ -31,7 +30,3 @@ DATASETS = Registry(
 #: Samplers.
 DATA_SAMPLERS = Registry(
     'data sampler', parent=MMPOSE_DATA_SAMPLERS, scope=SCOPE, locations=['mmpose_rle.engine'])
-#: Model wrappers (distributed training on the CPU).
-MODEL_WRAPPERS = Registry(
-    'model_wrapper', parent=MMPOSE_MODEL_WRAPPERS, scope=SCOPE,
-    locations=['mmpose_rle.engine'])

@@ -6,9 +6,9 @@ import argparse
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
 import mmpose_rle  # noqa: F401  (registers the parts, allow-lists checkpoint classes)
+from mmpose_rle.engine import CPUAwareRunner, add_hook
 
 
 def parse_args() -> argparse.Namespace:
@@ -34,11 +34,12 @@ def main() -> None:
     cfg.load_from = args.checkpoint
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
+    add_hook(cfg, 'mmpose_rle.HeadDatasetCheckHook')
     if args.out:
         evaluator = cfg.test_evaluator
         evaluators = list(evaluator) if isinstance(evaluator, (list, tuple)) else [evaluator]
         cfg.test_evaluator = [*evaluators, dict(type='DumpResults', out_file_path=args.out)]
-    Runner.from_cfg(cfg).test()
+    CPUAwareRunner.from_cfg(cfg).test()
 
 
 if __name__ == '__main__':

@@ -7,10 +7,9 @@ torch >= 2.6 and runs ``--launcher pytorch`` on machines without a GPU (gloo).
 import argparse
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
 import mmpose_rle  # noqa: F401  (registers the parts, allow-lists checkpoint classes)
-from mmpose_rle.engine import configure_training
+from mmpose_rle.engine import CPUAwareRunner, configure_training
 
 
 def parse_args() -> argparse.Namespace:
@@ -40,7 +39,7 @@ def main() -> None:
     configure_training(cfg, args.config, work_dir=args.work_dir, resume=args.resume,
                        amp=args.amp, launcher=args.launcher,
                        exact_resume=not args.no_exact_resume)
-    Runner.from_cfg(cfg).train()
+    CPUAwareRunner.from_cfg(cfg).train()
 
 
 if __name__ == '__main__':

@@ -1,30 +1,33 @@
 """Distributed data-parallel training without a GPU (gloo), under MMEngine's Runner.
 
 MMEngine 0.10.7 cannot do this by itself: its ``init_dist`` calls
-``torch.cuda.set_device`` unconditionally, and its default DDP wrapper passes
-``device_ids``, which modules on the CPU reject. :func:`init_cpu_distributed` starts the
-process group with gloo before the runner (which then skips ``init_dist``), and
-:class:`CPUDistributedDataParallel` drops ``device_ids`` for CPU modules.
+``torch.cuda.set_device`` unconditionally, and its ``Runner.wrap_model`` passes
+``device_ids=[LOCAL_RANK]`` to DDP, which modules on the CPU reject.
+:func:`init_cpu_distributed` starts the process group with gloo before the runner
+(which then skips ``init_dist``), and :class:`CPUAwareRunner` wraps CPU models without
+``device_ids``.
 """
 import os
 
 import torch
 import torch.distributed as dist
 from mmengine.model import MMDistributedDataParallel
+from mmengine.runner import Runner
 
-from mmpose_rle.registry import MODEL_WRAPPERS
-
-__all__ = ['CPUDistributedDataParallel', 'init_cpu_distributed']
+__all__ = ['CPUAwareRunner', 'init_cpu_distributed']
 
 
-@MODEL_WRAPPERS.register_module()
-class CPUDistributedDataParallel(MMDistributedDataParallel):
-    """``MMDistributedDataParallel`` that accepts CPU modules (``device_ids=None``)."""
+class CPUAwareRunner(Runner):
+    """MMEngine's ``Runner``; distributed models on the CPU are wrapped without
+    ``device_ids`` (``broadcast_buffers=False`` as MMEngine's default wrapper)."""
 
-    def __init__(self, module: torch.nn.Module, device_ids=None, **kwargs) -> None:
-        if next(module.parameters()).device.type == 'cpu':
-            device_ids = None
-        super().__init__(module=module, device_ids=device_ids, **kwargs)
+    def wrap_model(self, model_wrapper_cfg, model):
+        if not (self.distributed and model_wrapper_cfg is None
+                and not torch.cuda.is_available()):
+            return super().wrap_model(model_wrapper_cfg, model)
+        return MMDistributedDataParallel(
+            module=model, device_ids=None, broadcast_buffers=False,
+            find_unused_parameters=self.cfg.get('find_unused_parameters', False))
 
 
 def init_cpu_distributed() -> bool:

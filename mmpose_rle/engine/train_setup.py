@@ -12,7 +12,7 @@ from mmengine.config import Config
 from .cpu_ddp import init_cpu_distributed
 from .seeded_data import wrap_seeded
 
-__all__ = ['configure_training']
+__all__ = ['configure_training', 'add_hook']
 
 _NOT_EPOCH_SAMPLERS = ('InfiniteSampler', )
 
@@ -36,11 +36,14 @@ def configure_training(cfg: Config,
         amp (str, optional): ``'fp16'`` or ``'bf16'``: train with MMEngine's
             ``AmpOptimWrapper`` in that dtype.
         launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``. Without a GPU
-            the process group is started with gloo and the model wrapped in
-            :class:`~mmpose_rle.engine.CPUDistributedDataParallel`.
+            the process group is started with gloo; build the runner with
+            :class:`~mmpose_rle.engine.CPUAwareRunner`, which wraps CPU models right.
         exact_resume (bool): Seed every training sample by (seed, epoch, index) and keep
             the random state in checkpoints, so a resumed run equals the uninterrupted
             one (see :mod:`mmpose_rle.engine.seeded_data`).
+
+    :class:`~mmpose_rle.engine.HeadDatasetCheckHook` is always added: a head whose
+    ``num_joints`` does not fit the data set fails before the first iteration.
     """
     cfg.launcher = launcher
     cfg.work_dir = work_dir or cfg.get('work_dir') or osp.join(
@@ -61,17 +64,19 @@ def configure_training(cfg: Config,
     if launcher != 'none' and not torch.cuda.is_available():
         init_cpu_distributed()
         cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
-        wrapper = cfg.get('model_wrapper_cfg') or dict()
-        wrapper.setdefault('type', 'mmpose_rle.CPUDistributedDataParallel')
-        wrapper.setdefault('broadcast_buffers', False)
-        wrapper.setdefault('find_unused_parameters', cfg.get('find_unused_parameters', False))
-        cfg.model_wrapper_cfg = wrapper
 
+    add_hook(cfg, 'mmpose_rle.HeadDatasetCheckHook')
     sampler = cfg.train_dataloader.get('sampler', {}).get('type', 'DefaultSampler')
     if exact_resume and sampler.split('.')[-1] not in _NOT_EPOCH_SAMPLERS:
         cfg.train_dataloader = wrap_seeded(cfg.train_dataloader)
-        hooks = list(cfg.get('custom_hooks', None) or [])
-        if not any(h.get('type', '').endswith('RandomStateHook') for h in hooks):
-            hooks.append(dict(type='mmpose_rle.RandomStateHook'))
-        cfg.custom_hooks = hooks
+        add_hook(cfg, 'mmpose_rle.RandomStateHook')
     return cfg
+
+
+def add_hook(cfg: Config, hook_type: str) -> None:
+    """Append ``dict(type=hook_type)`` to ``cfg.custom_hooks`` unless it is there."""
+    hooks = list(cfg.get('custom_hooks', None) or [])
+    name = hook_type.split('.')[-1]
+    if not any(h.get('type', '').split('.')[-1] == name for h in hooks):
+        hooks.append(dict(type=hook_type))
+    cfg.custom_hooks = hooks

@@ -30,8 +30,10 @@ def mmpose_head() -> MMPoseRLEHead:
     head = MMPoseRLEHead(in_channels=C, num_joints=K, decoder=CODEC)
     head.init_weights()
     with torch.no_grad():
-        head.fc.weight.normal_(0, 0.3)
-        head.fc.bias.normal_(0, 0.3)
+        # ordinary outputs: coordinates near the targets' range, moderate sigma logits
+        head.fc.weight.normal_(0, 0.05)
+        head.fc.bias.normal_(0, 0.1)
+        head.fc.bias.view(K, 4)[:, :2] += 0.5
     randomise_(head.loss_module.flow_model, std=0.2)
     return head
 
@@ -65,9 +67,15 @@ def test_losses_equal_mmpose():
     ours = ours_like(theirs)
     data = samples()
     lo, lt = ours.loss(feats(), data), theirs.loss(feats(), data)
-    assert set(lo) == {'loss_kpt', 'acc_pose'}
+    assert set(lo) == {'loss_kpt', 'acc_pose', 'nll', 'sigma_mean'}
     torch.testing.assert_close(lo['loss_kpt'], lt['loss_kpt'], rtol=0, atol=0)
     torch.testing.assert_close(lo['acc_pose'], lt['acc_pose'])
+    # the logs: loss per visible keypoint and mean sigma of the visible keypoints
+    weights = torch.cat([d.gt_instance_labels.keypoint_weights for d in data])
+    n = len(weights)
+    torch.testing.assert_close(lo['nll'], lo['loss_kpt'].detach() * n / (weights > 0).sum())
+    sigma = ours.forward(feats())[..., 2:].sigmoid().mean(-1)
+    torch.testing.assert_close(lo['sigma_mean'], sigma[weights > 0].mean())
 
 
 def test_default_loss_is_ours():

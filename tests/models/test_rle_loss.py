@@ -16,7 +16,12 @@ from tests.helpers import randomise_
 ALL = list(itertools.product(DESIGNS, Q_DISTRIBUTIONS, FORMULATIONS))
 
 
+UNBOUNDED = dict(sigma_min=None, max_flow_input=None)
+
+
 def make_loss(design='residual', q='laplace', formulation='mmpose', **kwargs) -> RLELoss:
+    """A loss with a randomised flow and, unless given, the unbounded maths of the seed."""
+    kwargs = {**UNBOUNDED, **kwargs}
     loss = RLELoss(design=design, q_distribution=q, formulation=formulation, **kwargs)
     randomise_(loss.flow_model, std=0.2)
     return loss.double()

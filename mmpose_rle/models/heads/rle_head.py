@@ -9,12 +9,15 @@ from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
+from mmpose.evaluation.functional import keypoint_pck_accuracy
 from mmpose.models.heads import RLEHead as MMPoseRLEHead
 from mmpose.models.utils.tta import flip_coordinates
+from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList, Predictions
 from torch import Tensor, nn
 
 from mmpose_rle.registry import MODELS
+from ..losses.sanitize import mask_non_finite_labels
 from .norm_linear import FeatureNormLinear
 
 __all__ = ['RLEHead', 'FC_TYPES']
@@ -75,13 +78,19 @@ class RLEHead(MMPoseRLEHead):
         return getattr(self.loss_module, 'design', 'residual')
 
     def forward(self, feats: Tuple[Tensor]) -> Tensor:
-        """Raw outputs ``(B, K, 4)``: coordinates and σ logits, from ``feats[-1]``."""
+        """Raw outputs ``(B, K, 4)``: coordinates and σ logits, from ``feats[-1]``.
+
+        Under mixed precision the outputs are returned in float32, so the loss, the
+        flow and the decoding run in full precision.
+        """
         if self.fc_type == 'mmpose':
-            return super().forward(feats)
-        x = torch.flatten(feats[-1], 1)
-        coords = self.fc_coord(x).reshape(-1, self.num_joints, 2)
-        sigma = self.fc_sigma(x).reshape(-1, self.num_joints, 2)
-        return torch.cat([coords, sigma], dim=-1)
+            out = super().forward(feats)
+        else:
+            x = torch.flatten(feats[-1], 1)
+            coords = self.fc_coord(x).reshape(-1, self.num_joints, 2)
+            sigma = self.fc_sigma(x).reshape(-1, self.num_joints, 2)
+            out = torch.cat([coords, sigma], dim=-1)
+        return out.float() if out.dtype in (torch.float16, torch.bfloat16) else out
 
     def _predict_outputs(self, feats: Tuple[Tensor]) -> Tensor:
         """``(B, K, 4)``: predicted coordinates and ``σ̂`` (after the sigmoid)."""
@@ -133,13 +142,42 @@ class RLEHead(MMPoseRLEHead):
              inputs: Tuple[Tensor],
              batch_data_samples: OptSampleList,
              train_cfg: ConfigType = {}) -> dict:
-        """``loss_kpt`` and ``acc_pose`` (PCK@0.05 of the normalised coordinates)."""
-        num_targets = batch_data_samples[0].gt_instance_labels.keypoint_labels.shape[1]
-        if num_targets != self.num_joints:
+        """Loss and training logs.
+
+        Returns:
+            dict: ``loss_kpt`` (the RLE loss; a negative log-*density*, so negative
+            values are normal), ``acc_pose`` (PCK@0.05 of the normalised coordinates, as
+            MMPose), and two logs that are not optimised: ``nll`` (the loss per visible
+            keypoint, comparable across batch sizes and keypoint counts) and
+            ``sigma_mean`` (mean σ̂ of the visible keypoints).
+        """
+        labels = torch.cat([d.gt_instance_labels.keypoint_labels for d in batch_data_samples])
+        weights = torch.cat([d.gt_instance_labels.keypoint_weights for d in batch_data_samples])
+        if labels.shape[1] != self.num_joints:
             raise ValueError(
-                f'RLEHead: the data set has {num_targets} keypoints but the head was '
+                f'RLEHead: the data set has {labels.shape[1]} keypoints but the head was '
                 f'built with num_joints={self.num_joints}')
-        return super().loss(inputs, batch_data_samples, train_cfg)
+        names = [str(d.metainfo.get('img_path', d.metainfo.get('img_id', i)))
+                 for i, d in enumerate(batch_data_samples)
+                 for _ in range(len(d.gt_instance_labels.keypoint_labels))]
+        labels, weights, _ = mask_non_finite_labels(labels, weights, names, owner='RLEHead')
+
+        outputs = self.forward(inputs)
+        pred, sigma = outputs[..., :2], outputs[..., 2:4]
+        loss = self.loss_module(pred, sigma, labels, weights.unsqueeze(-1))
+
+        visible = weights > 0
+        with torch.no_grad():
+            num_visible = visible.sum().clamp_min(1)
+            per_sample = len(labels) if getattr(self.loss_module, 'size_average', True) else 1
+            sigma_hat = sigma.sigmoid().mean(-1)
+            _, avg_acc, _ = keypoint_pck_accuracy(
+                pred=to_numpy(pred), gt=to_numpy(labels), mask=to_numpy(visible),
+                thr=0.05, norm_factor=np.ones((pred.size(0), 2), dtype=np.float32))
+        return dict(loss_kpt=loss,
+                    acc_pose=torch.tensor(avg_acc, device=labels.device),
+                    nll=loss.detach() * per_sample / num_visible,
+                    sigma_mean=(sigma_hat * visible).sum() / num_visible)
 
     def _load_state_dict_pre_hook(self, state_dict: dict, prefix: str,
                                   local_meta: dict, *args, **kwargs) -> None:

@@ -61,6 +61,7 @@ import torch
 from torch import Tensor, nn
 
 from mmpose_rle.registry import MODELS
+from .sanitize import check_finite_outputs, mask_non_finite_labels
 
 __all__ = ['RLELoss', 'DESIGNS', 'FORMULATIONS', 'Q_DISTRIBUTIONS']
 
@@ -96,6 +97,23 @@ class RLELoss(nn.Module):
             docstring). Default: ``'mmpose'``.
         flow (dict): Config of the flow, built in ``mmpose_rle``'s registry. Default:
             ``dict(type='mmpose_rle.RealNVP')``.
+        sigma_min (float, optional): Floor of ``σ̂`` (a fraction of the input size).
+            Default: 1e-3.
+        max_flow_input (float, optional): The flow sees ``x̄`` clipped to
+            ``±max_flow_input``; it is never trained that far out. Default: 20.
+
+    Robustness (ours; ``None`` disables each bound and gives the references' unbounded
+    maths): with the two bounds, every gradient of the Laplace loss is bounded —
+    ``|∂L/∂μ̂| ≤ 2/sigma_min`` per coordinate whatever the error, the flow term stops
+    growing beyond ``|x̄| = max_flow_input`` (the ``Q`` term keeps pulling ``μ̂`` towards
+    the label), and σ̂ cannot collapse (MMPose's loss gives 4e20 at a σ logit of −30).
+    Ordinary inputs (σ̂ ≥ 1e-3, ``|x̄| ≤ 20``) are untouched, so the loss stays
+    bit-identical to MMPose's there. A Gaussian ``Q`` still grows quadratically with
+    the error: prefer the Laplace for noisy labels.
+    Targets or weights that are NaN or inf are masked with a warning naming them
+    (:func:`~mmpose_rle.models.losses.sanitize.mask_non_finite_labels`); non-finite
+    network outputs raise ``FloatingPointError``. The loss is computed in float32 (or
+    float64) with autocast off, so mixed-precision training keeps the flow accurate.
     """
 
     def __init__(self,
@@ -105,7 +123,9 @@ class RLELoss(nn.Module):
                  q_distribution: str = 'laplace',
                  design: Optional[str] = None,
                  formulation: str = 'mmpose',
-                 flow: dict = dict(type='mmpose_rle.RealNVP')) -> None:
+                 flow: dict = dict(type='mmpose_rle.RealNVP'),
+                 sigma_min: Optional[float] = 1e-3,
+                 max_flow_input: Optional[float] = 20.0) -> None:
         super().__init__()
         if design is None:
             design = 'reparam' if residual is False else 'residual'
@@ -123,6 +143,8 @@ class RLELoss(nn.Module):
         self.formulation = formulation
         self.q_distribution = q_distribution
         self.flow_model = MODELS.build(flow)
+        self.sigma_min = sigma_min
+        self.max_flow_input = max_flow_input
 
     def extra_repr(self) -> str:
         return (f'design={self.design!r}, formulation={self.formulation!r}, '
@@ -167,8 +189,24 @@ class RLELoss(nn.Module):
             Tensor: The scalar loss.
         """
         self._check_inputs(pred, sigma, target, target_weight)
+        check_finite_outputs(pred, sigma)
+        dtype = torch.promote_types(pred.dtype, torch.float32)
+        with torch.autocast(device_type=pred.device.type, enabled=False):
+            pred, sigma, target = pred.to(dtype), sigma.to(dtype), target.to(dtype)
+            if target_weight is not None:
+                target_weight = target_weight.to(dtype)
+            target, weight, masked = mask_non_finite_labels(
+                target, target_weight if self.use_target_weight else None)
+            force = weight is None and bool(masked.any())
+            if force:  # no weights asked for, but masked keypoints need one
+                weight = (~masked).to(dtype)
+            return self._reduce(pred, sigma, target, weight, force)
+
+    def _reduce(self, pred: Tensor, sigma: Tensor, target: Tensor,
+                target_weight: Optional[Tensor], force: bool = False) -> Tensor:
+        """Weight (when ``use_target_weight`` or ``force``) and sum the terms."""
         nf_loss, q_loss = self.terms(pred, sigma, target)
-        if self.use_target_weight:
+        if self.use_target_weight or force:
             weight = target_weight if target_weight.dim() == 3 else target_weight[..., None]
             if self.formulation == 'official':
                 # the official criterion weights the flow part by the first column only
@@ -202,6 +240,8 @@ class RLELoss(nn.Module):
         """
         N, K, D = pred.shape
         sigma = sigma.sigmoid()
+        if self.sigma_min:
+            sigma = sigma.clamp_min(self.sigma_min)
         flow = self.flow_model
         if self.design == 'basic':
             z_gt, log_det = flow.inverse(target.reshape(-1, D))
@@ -210,7 +250,7 @@ class RLELoss(nn.Module):
         else:
             residual = pred - target
             eps = 0.0 if self.formulation == 'official' else _EPS
-            error = residual / (sigma + eps)
+            error = self._clip(residual / (sigma + eps), self.max_flow_input)
             log_flow = flow.log_prob(error.reshape(-1, D)).reshape(N, K, 1)
 
         if self.formulation == 'exact':
@@ -218,6 +258,10 @@ class RLELoss(nn.Module):
         nf_loss = torch.log(sigma) - log_flow
         q_loss = None if self.design == 'reparam' else self._neg_log_q(residual, sigma)
         return nf_loss, q_loss
+
+    @staticmethod
+    def _clip(x: Tensor, bound: Optional[float]) -> Tensor:
+        return x.clamp(-bound, bound) if bound else x
 
     @torch.no_grad()
     def residual_rms(self, num_samples: int = 16384) -> Tensor:

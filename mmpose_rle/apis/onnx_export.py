@@ -1,0 +1,274 @@
+r"""Export the inference graph of a top-down RLE model to ONNX and check it.
+
+The exported graph maps a batch of **raw pixel crops** to the RLE predictions::
+
+    images  (B, 3, H, W) float32, 0–255, channel order of MMPose's ``LoadImage``
+            (BGR when the data preprocessor has ``bgr_to_rgb=True``, as in the COCO configs)
+      → x = (flip_channels(images) − mean) / std       (the data preprocessor, in the graph)
+      → out = head(neck(backbone(x)))                  (B, K, 4): μ̂ (normalised), σ logits
+    coords  (B, K, 2) = μ̂ · (W, H)                    input pixels (MMPose's RegressionLabel)
+    sigmas  (B, K, 2) = σ̂ = sigmoid(σ logits)        normalised scale
+    scores  (B, K)    = 1 − mean_c σ̂_c                MMPose's keypoint score
+
+``(H, W)`` is the codec's ``input_size``: the crops are what ``TopdownAffine`` produces, and the
+batch axis is dynamic. The normalisation is kept as ``Sub``/``Div`` nodes in front of the
+backbone rather than folded into the first convolution, because the convolution pads with
+zeros *after* normalisation. The flow is not part of the graph (RLE does not run it at test
+time), except in the ``'basic'`` design, whose prediction is ``f_φ(μ̂)``. Flip test is not in
+the graph either. The predicted RMS error of a coordinate, in input pixels, is
+``σ̂_c · s_c · size_c``, with ``s`` (``RLELoss.residual_rms``) stored in the ONNX metadata
+(``residual_rms``) with ``input_size`` and ``input_channel_order``.
+
+:func:`verify_onnx` runs the file with ONNX Runtime and compares it with the PyTorch model
+run the MMPose way (``PoseDataPreprocessor`` → ``extract_feat`` → head →
+``RegressionLabel.decode``), so the folded preprocessing, the channel order and the scaling
+are checked too. Coordinates are compared in normalised units (pixels divided by the input
+size).
+
+Example:
+    >>> model = build_model('configs/.../td-reg_res50_rle-8xb64-210e_coco-256x192.py', 'ckpt.pth')
+    >>> export_onnx(model, 'rle.onnx')
+    >>> verify_onnx(model, 'rle.onnx')        # raises OnnxMismatchError beyond 1e-4
+    {'coords': 8.9e-08, 'sigmas': 6.0e-08, 'scores': 8.9e-08}
+"""
+import warnings
+from pathlib import Path
+from typing import Dict, Optional, Tuple, Union
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmpose.apis import init_model
+from mmpose.structures import PoseDataSample
+from torch import Tensor, nn
+
+from mmpose_rle.models.heads import RLEHead
+
+__all__ = ['INPUT_NAME', 'OUTPUT_NAMES', 'OnnxMismatchError', 'RLEInferenceGraph', 'build_model',
+           'export_onnx', 'reference_outputs', 'run_onnx', 'verify_onnx']
+
+INPUT_NAME = 'images'
+OUTPUT_NAMES = ('coords', 'sigmas', 'scores')
+
+
+class OnnxMismatchError(RuntimeError):
+    """The ONNX Runtime outputs differ from PyTorch's by more than the tolerance."""
+
+
+def _input_size(model: nn.Module) -> Tuple[int, int]:
+    """The codec's input size ``(W, H)`` of a top-down RLE model, with clear errors."""
+    head = getattr(model, 'head', None)
+    if not isinstance(head, RLEHead):
+        raise TypeError(
+            f'ONNX export needs a top-down model with an mmpose_rle.RLEHead, got a head of type '
+            f'{type(head).__name__}; for MMPose\'s RLEHead set the head type to '
+            '"mmpose_rle.RLEHead" (its checkpoints load unchanged)')
+    if getattr(head, 'decoder', None) is None or not hasattr(head.decoder, 'input_size'):
+        raise ValueError('ONNX export needs the head\'s decoder (a RegressionLabel codec with '
+                         'input_size) to scale the coordinates to pixels')
+    w, h = head.decoder.input_size
+    return int(w), int(h)
+
+
+class RLEInferenceGraph(nn.Module):
+    """Raw pixels → ``(coords, sigmas, scores)`` of a top-down RLE model, for export.
+
+    Args:
+        model (nn.Module): A ``TopdownPoseEstimator`` with an :class:`RLEHead` whose decoder
+            has ``input_size``; its ``data_preprocessor`` (``mean``, ``std``,
+            ``bgr_to_rgb``/``rgb_to_bgr``) is folded into the graph.
+
+    Shapes:
+        ``images (B, 3, H, W)`` → ``coords (B, K, 2)`` (input pixels), ``sigmas (B, K, 2)``
+        (σ̂), ``scores (B, K)`` (``1 − mean σ̂``).
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        w, h = _input_size(model)
+        self.model = model
+        pre = model.data_preprocessor
+        self.swap_channels = bool(getattr(pre, '_channel_conversion', False))
+        normalise = getattr(pre, '_enable_normalize', False)
+        mean = pre.mean.reshape(1, -1, 1, 1) if normalise else torch.zeros(1, 1, 1, 1)
+        std = pre.std.reshape(1, -1, 1, 1) if normalise else torch.ones(1, 1, 1, 1)
+        self.register_buffer('mean', mean.detach().clone().float(), persistent=False)
+        self.register_buffer('std', std.detach().clone().float(), persistent=False)
+        self.register_buffer('size', torch.tensor([w, h], dtype=torch.float32),
+                             persistent=False)
+
+    @property
+    def input_size(self) -> Tuple[int, int]:
+        """``(W, H)`` of the input crops."""
+        return int(self.size[0]), int(self.size[1])
+
+    @property
+    def input_channel_order(self) -> str:
+        """Channel order the graph expects, for the metadata.
+
+        The graph reverses the channels when the data preprocessor converts them
+        (``bgr_to_rgb`` or ``rgb_to_bgr``, the same flip), so it takes what the data
+        pipeline loads: BGR with MMPose's ``LoadImage`` and ``bgr_to_rgb=True``.
+        """
+        if self.swap_channels:
+            return 'BGR (reversed to RGB in the graph, as bgr_to_rgb)'
+        return 'as the data pipeline loads it (BGR with LoadImage), no conversion'
+
+    def forward(self, images: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """Predict coordinates (pixels), σ̂ and scores of a batch of raw crops."""
+        x = images.flip(1) if self.swap_channels else images
+        x = (x - self.mean) / self.std
+        out = self.model.head._predict_outputs(self.model.extract_feat(x))
+        coords, sigmas = out[..., :2] * self.size, out[..., 2:]
+        return coords, sigmas, 1 - sigmas.mean(dim=-1)
+
+
+def build_model(config: Union[str, Path, Config],
+                checkpoint: Optional[str] = None,
+                cfg_options: Optional[dict] = None) -> nn.Module:
+    """Build a pose model on the CPU in eval mode (MMPose's ``init_model``).
+
+    The weights are those of ``checkpoint`` or, without one, the initial ones of the
+    modules: ``init_weights`` is not run, so no pretrained backbone is downloaded.
+    """
+    import mmpose_rle  # noqa: F401  (registers the parts)
+    return init_model(config if isinstance(config, Config) else str(config), checkpoint,
+                      device='cpu', cfg_options=cfg_options)
+
+
+def _metadata(graph: RLEInferenceGraph) -> Dict[str, str]:
+    """Key/value metadata written into the ONNX file."""
+    w, h = graph.input_size
+    loss = graph.model.head.loss_module
+    meta = {'input_size': f'{w},{h}', 'input_channel_order': graph.input_channel_order,
+            'input_range': '0-255 (raw pixels; mean/std are applied in the graph)',
+            'mean': ','.join(f'{v:g}' for v in graph.mean.flatten().tolist()),
+            'std': ','.join(f'{v:g}' for v in graph.std.flatten().tolist()),
+            'outputs': 'coords (B,K,2) input pixels; sigmas (B,K,2) normalised sigma; '
+                       'scores (B,K) = 1 - mean sigma'}
+    if hasattr(loss, 'residual_rms'):
+        with torch.no_grad():
+            meta['residual_rms'] = ','.join(f'{v:.6g}' for v in loss.residual_rms().tolist())
+    names = (getattr(graph.model, 'dataset_meta', None) or {}).get('keypoint_id2name')
+    if names:
+        meta['keypoint_names'] = ','.join(names[i] for i in sorted(names))
+    return meta
+
+
+def export_onnx(model: nn.Module,
+                out_file: Union[str, Path],
+                batch_size: int = 1,
+                opset_version: int = 17) -> Path:
+    """Export :class:`RLEInferenceGraph` of ``model`` to ``out_file``.
+
+    Uses the TorchScript exporter (``torch.onnx.export(dynamo=False)``), which needs no
+    ``onnxscript``; the batch axis is dynamic.
+
+    Args:
+        model (nn.Module): Top-down RLE model (put in eval mode).
+        out_file (str | Path): Where to write the ``.onnx`` file.
+        batch_size (int): Batch size of the example input traced. Default: 1.
+        opset_version (int): ONNX opset, at least 13. Default: 17.
+
+    Returns:
+        Path: ``out_file``.
+    """
+    if opset_version < 13:
+        raise ValueError(f'opset_version must be at least 13, got {opset_version}')
+    graph = RLEInferenceGraph(model).eval()
+    w, h = graph.input_size
+    example = torch.rand(batch_size, 3, h, w, generator=torch.Generator().manual_seed(0)) * 255
+    out_file = Path(out_file)
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    axes = {INPUT_NAME: {0: 'batch'}, **{name: {0: 'batch'} for name in OUTPUT_NAMES}}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # the TorchScript exporter's deprecation notice
+        torch.onnx.export(graph, (example, ), str(out_file), dynamo=False,
+                          opset_version=opset_version, input_names=[INPUT_NAME],
+                          output_names=list(OUTPUT_NAMES), dynamic_axes=axes)
+    import onnx
+    proto = onnx.load(str(out_file))
+    for key, value in _metadata(graph).items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(proto, str(out_file))
+    return out_file
+
+
+def reference_outputs(model: nn.Module, images: Tensor) -> Dict[str, np.ndarray]:
+    """PyTorch outputs, computed the MMPose way (not through :class:`RLEInferenceGraph`).
+
+    Args:
+        model (nn.Module): Top-down RLE model in eval mode.
+        images (Tensor): Raw crops ``(B, 3, H, W)``, 0–255, in the loader's channel order.
+
+    Returns:
+        dict: ``coords (B, K, 2)`` in input pixels (``RegressionLabel.decode``),
+        ``sigmas (B, K, 2)`` and ``scores (B, K)``.
+    """
+    _input_size(model)
+    with torch.no_grad():
+        data = dict(inputs=list(images.float()),
+                    data_samples=[PoseDataSample() for _ in range(len(images))])
+        inputs = model.data_preprocessor(data, False)['inputs']
+        out = model.head._predict_outputs(model.extract_feat(inputs)).cpu().numpy()
+    coords, scores = model.head.decoder.decode(out)
+    return dict(coords=coords.astype(np.float32), sigmas=out[..., 2:],
+                scores=scores.astype(np.float32))
+
+
+def run_onnx(onnx_file: Union[str, Path], images: np.ndarray) -> Dict[str, np.ndarray]:
+    """Run an exported file with ONNX Runtime (CPU) on ``images (B, 3, H, W)``."""
+    try:
+        import onnxruntime as ort
+    except ImportError as err:  # pragma: no cover
+        raise ImportError('checking the export needs onnxruntime: pip install onnxruntime '
+                          '(or pass --no-verify)') from err
+    session = ort.InferenceSession(str(onnx_file), providers=['CPUExecutionProvider'])
+    outs = session.run(list(OUTPUT_NAMES), {INPUT_NAME: np.asarray(images, np.float32)})
+    return dict(zip(OUTPUT_NAMES, outs))
+
+
+def verify_onnx(model: nn.Module,
+                onnx_file: Union[str, Path],
+                batch_size: int = 2,
+                atol: float = 1e-4,
+                seed: int = 0,
+                images: Optional[Tensor] = None) -> Dict[str, float]:
+    """Compare ONNX Runtime with PyTorch on raw crops; raise beyond ``atol``.
+
+    Args:
+        model (nn.Module): The model that was exported, in eval mode.
+        onnx_file (str | Path): The exported file.
+        batch_size (int): Number of random crops (uniform 0–255) when ``images`` is not
+            given. Default: 2.
+        atol (float): Largest allowed max abs difference of every output. Default: 1e-4.
+        seed (int): Seed of the random crops. Default: 0.
+        images (Tensor, optional): ``(B, 3, H, W)`` raw crops to use instead.
+
+    Returns:
+        dict[str, float]: Max abs difference of ``coords`` (normalised units: pixels
+        divided by ``(W, H)``), ``sigmas`` and ``scores``.
+
+    Raises:
+        OnnxMismatchError: If a difference exceeds ``atol`` (or shapes differ).
+    """
+    w, h = _input_size(model)
+    if images is None:
+        gen = torch.Generator().manual_seed(seed)
+        images = torch.rand(batch_size, 3, h, w, generator=gen) * 255
+    ref = reference_outputs(model, images)
+    got = run_onnx(onnx_file, images.numpy())
+    size = np.array([w, h], np.float32)
+    diffs = {}
+    for name in OUTPUT_NAMES:
+        if got[name].shape != ref[name].shape:
+            raise OnnxMismatchError(f'{name}: ONNX shape {got[name].shape} != PyTorch shape '
+                                    f'{ref[name].shape}')
+        scale = size if name == 'coords' else 1.0
+        diffs[name] = float(np.abs((got[name] - ref[name]) / scale).max())
+    bad = {k: v for k, v in diffs.items() if not v <= atol}
+    if bad:
+        raise OnnxMismatchError(f'ONNX Runtime and PyTorch differ by more than {atol:g} '
+                                f'(max abs, coords in normalised units): {bad}')
+    return diffs
