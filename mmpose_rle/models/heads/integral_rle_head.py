@@ -1,0 +1,248 @@
+r"""Integral RLE head: RLE on soft-argmax (integral) regression.
+
+Li et al. (ICCV 2021, arXiv 2107.11291) also apply RLE to heatmap-based regression with
+a soft-argmax readout (Integral Pose Regression, Sun et al. 2018; DSNT, Nibali et al.
+2018). This head keeps MMPose's building blocks for that readout — the
+SimpleBaseline deconvolutions of :class:`mmpose.models.heads.HeatmapHead` and the flat
+softmax / linear expectation of :class:`mmpose.models.heads.IntegralRegressionHead` — and
+adds a σ branch, so that its output is the same ``(B, K, 4)`` as
+:class:`~mmpose_rle.models.heads.RLEHead`'s and the RLE loss, decoding, flip test and
+``keypoint_sigmas`` are inherited unchanged.
+
+Maths, for the last backbone feature map ``F`` of shape ``(B, C, h, w)``:
+
+* heatmap logits ``Z = final_layer(conv_layers(deconv_layers(F)))``, shape
+  ``(B, K, H, W)`` with ``(W, H) = (w, h) · 2^n`` for ``n`` stride-2 deconvolutions;
+* a softmax over the ``H·W`` positions of each keypoint, with temperature ``β``::
+
+      P_k,ij = exp(β Z_k,ij) / Σ_i'j' exp(β Z_k,i'j')
+
+* the expected coordinates (soft-argmax), normalised to ``[0, 1]`` of the input as
+  :class:`mmpose.codecs.RegressionLabel` normalises the labels (``x / input_w``)::
+
+      μ̂_x,k = Σ_ij P_k,ij · (j + o) / W,      μ̂_y,k = Σ_ij P_k,ij · (i + o) / H
+
+  with ``o = grid_offset``: ``0.5`` (default) puts each heatmap cell's value at the
+  cell's centre, so the cells tile ``[0, 1]``, a uniform heatmap gives ``0.5`` and the
+  grid is symmetric under ``x → 1 − x``; ``0.0`` is MMPose's
+  ``IntegralRegressionHead`` grid (and the convention of its ``MSRAHeatmap`` codec,
+  heatmap pixel ``j`` ↔ input pixel ``j·stride``), the one to use when starting from a
+  heatmap checkpoint. (In MMPose's pixel-centre convention, which the flip test's
+  ``shift_coords`` follows, the exact cell centre is ``(j + 0.5)/W − 0.5/input_w``; the
+  constant offsets are learned by the network.) Either way ``μ̂`` lies in
+  ``[o/W, (W − 1 + o)/W]``: a convex combination of the grid;
+* the σ logits: ``GAP(S) → Linear → K·2`` with ``S`` the backbone features ``F``
+  (``sigma_source='backbone'``, default) or the features that enter the final ``1×1``
+  conv (``'heatmap_features'``); ``σ̂ = sigmoid(logit)`` as in :class:`RLEHead`.
+
+The output is ``(B, K, 4) = (μ̂_x, μ̂_y, σ_logit_x, σ_logit_y)``.
+"""
+from typing import Optional, Sequence, Tuple, Union
+
+import torch
+from mmpose.models.heads import HeatmapHead, IntegralRegressionHead
+from mmpose.models.necks import GlobalAveragePooling
+from mmpose.utils.typing import ConfigType, OptConfigType
+from torch import Tensor, nn
+
+from mmpose_rle.registry import MODELS
+from .rle_head import RLEHead
+
+__all__ = ['IntegralRLEHead', 'SIGMA_SOURCES']
+
+SIGMA_SOURCES = ('backbone', 'heatmap_features')
+
+OptIntSeq = Optional[Sequence[int]]
+
+
+@MODELS.register_module()
+class IntegralRLEHead(RLEHead):
+    """Soft-argmax (integral) regression head trained with RLE.
+
+    Deconvolutions (SimpleBaseline) on the spatial backbone features, a ``1×1`` conv to
+    ``K`` heatmaps, a softmax over space and the expected coordinate give ``μ̂``; a
+    global-average-pooled linear branch gives the σ logits (see the module docstring
+    for the equations). Use it **without** the ``GlobalAveragePooling`` neck
+    (``neck=None``): it needs the feature map.
+
+    Only :meth:`__init__` and :meth:`forward` differ from :class:`RLEHead`: the loss
+    (``loss_kpt``, ``acc_pose``), the decoding with a ``RegressionLabel`` codec, the
+    flip test (``flip_coordinates`` on the averaged outputs) and ``keypoint_sigmas``
+    are :class:`RLEHead`'s.
+
+    The deconvolutions and the final conv live in ``simplebaseline_head``, a
+    :class:`mmpose.models.heads.HeatmapHead`, with the parameter names of MMPose's
+    ``IntegralRegressionHead``; a SimpleBaseline ``HeatmapHead`` checkpoint
+    (``head.deconv_layers.*``, ``head.conv_layers.*``, ``head.final_layer.*``) loads
+    into it too (the keys are renamed on load), e.g. through the model's
+    ``init_cfg=dict(type='Pretrained', checkpoint=...)``; only ``fc_sigma`` is then left
+    at its initialisation.
+
+    Args:
+        in_channels (int): Channels ``C`` of the last backbone feature map.
+        in_featuremap_size (int | sequence[int]): Its size ``(w, h)`` (an int for
+            square maps), e.g. ``(6, 8)`` for a 192×256 input and a stride-32 ResNet.
+        num_joints (int): Number of keypoints ``K``.
+        beta (float): Softmax temperature ``β`` (multiplies the heatmap logits).
+            Default: 1.0.
+        grid_offset (float): ``o`` in the soft-argmax grid ``(j + o) / W``. Default:
+            0.5 (cell centres); 0.0 is MMPose's ``IntegralRegressionHead`` grid.
+        deconv_out_channels (sequence[int], optional): Output channels of the stride-2
+            deconvolutions; ``None`` or empty for none. Default: ``(256, 256, 256)``.
+        deconv_kernel_sizes (sequence[int], optional): Their kernel sizes (2, 3 or 4).
+            Default: ``(4, 4, 4)``.
+        conv_out_channels (sequence[int], optional): Output channels of intermediate
+            convs after the deconvolutions. Default: None.
+        conv_kernel_sizes (sequence[int], optional): Their kernel sizes. Default: None.
+        final_layer (dict, optional): Arguments of the final conv to ``K`` heatmaps;
+            ``None`` uses the features as heatmap logits (their channels must be ``K``).
+            Default: ``dict(kernel_size=1)``.
+        sigma_source (str): Input of the σ branch, ``'backbone'`` (GAP of the backbone
+            features, ``C → K·2``, as the official RLE model's ``fc_sigma``) or
+            ``'heatmap_features'`` (GAP of the features entering ``final_layer``).
+            Default: ``'backbone'``.
+        loss (dict): Loss config. Default: ``mmpose_rle.RLELoss`` with target weights.
+        decoder (dict, optional): Codec config, usually ``RegressionLabel``.
+        init_cfg (dict, optional): Initialisation of the head; default ``Normal(std=0.01)``
+            on ``Linear`` layers (σ branch), while ``simplebaseline_head`` keeps
+            MMPose's ``HeatmapHead`` default (``Normal(std=0.001)`` on convs, BN ``1``),
+            so that the initial heatmaps are nearly uniform (``μ̂ ≈ 0.5``).
+
+    Attributes:
+        heatmap_size (tuple[int, int]): ``(W, H)`` of the heatmaps.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 in_featuremap_size: Union[int, Sequence[int]],
+                 num_joints: int,
+                 beta: float = 1.0,
+                 grid_offset: float = 0.5,
+                 deconv_out_channels: OptIntSeq = (256, 256, 256),
+                 deconv_kernel_sizes: OptIntSeq = (4, 4, 4),
+                 conv_out_channels: OptIntSeq = None,
+                 conv_kernel_sizes: OptIntSeq = None,
+                 final_layer: Optional[dict] = dict(kernel_size=1),
+                 sigma_source: str = 'backbone',
+                 loss: ConfigType = dict(
+                     type='mmpose_rle.RLELoss', use_target_weight=True),
+                 decoder: OptConfigType = None,
+                 init_cfg: OptConfigType = None):
+        if not isinstance(in_channels, int):
+            raise ValueError('IntegralRLEHead: in_channels must be an int (one feature '
+                             f'map), got {in_channels!r}')
+        if sigma_source not in SIGMA_SOURCES:
+            raise ValueError(f'IntegralRLEHead: sigma_source must be one of '
+                             f'{SIGMA_SOURCES}, got {sigma_source!r}')
+        if isinstance(in_featuremap_size, int):
+            in_featuremap_size = (in_featuremap_size, in_featuremap_size)
+        if len(in_featuremap_size) != 2:
+            raise ValueError('IntegralRLEHead: in_featuremap_size must be (w, h), got '
+                             f'{in_featuremap_size!r}')
+        super().__init__(in_channels, num_joints, loss=loss, decoder=decoder,
+                         init_cfg=init_cfg)
+        del self.fc  # RLEHead's C → K·4 layer; replaced by the integral readout
+        self.fc_type = 'integral'
+        self.in_featuremap_size = tuple(int(s) for s in in_featuremap_size)
+        self.beta = float(beta)
+        self.grid_offset = float(grid_offset)
+        self.sigma_source = sigma_source
+
+        # SimpleBaseline deconvs + convs + 1x1 conv, built by MMPose (its loss has no
+        # parameters and is never called).
+        self.simplebaseline_head = HeatmapHead(
+            in_channels=in_channels,
+            out_channels=num_joints,
+            deconv_out_channels=deconv_out_channels,
+            deconv_kernel_sizes=deconv_kernel_sizes,
+            conv_out_channels=conv_out_channels,
+            conv_kernel_sizes=conv_kernel_sizes,
+            final_layer=final_layer)
+        feat_channels = in_channels
+        if deconv_out_channels:
+            feat_channels = deconv_out_channels[-1]
+        if conv_out_channels:
+            feat_channels = conv_out_channels[-1]
+        if final_layer is None and feat_channels != num_joints:
+            raise ValueError(
+                f'IntegralRLEHead: without final_layer the features are the heatmap '
+                f'logits and need num_joints={num_joints} channels, got {feat_channels}')
+        num_deconv = len(deconv_out_channels) if deconv_out_channels else 0
+        self.heatmap_size = tuple(s * 2**num_deconv for s in self.in_featuremap_size)
+
+        W, H = self.heatmap_size
+        grid_x = (torch.arange(W, dtype=torch.float32) + self.grid_offset) / W
+        grid_y = (torch.arange(H, dtype=torch.float32) + self.grid_offset) / H
+        self.register_buffer('grid_x', grid_x.reshape(1, 1, 1, W), persistent=False)
+        self.register_buffer('grid_y', grid_y.reshape(1, 1, H, 1), persistent=False)
+
+        self.gap = GlobalAveragePooling()
+        sigma_channels = in_channels if sigma_source == 'backbone' else feat_channels
+        self.fc_sigma = nn.Linear(sigma_channels, num_joints * 2)
+
+        self._register_load_state_dict_pre_hook(self._heatmap_head_keys_pre_hook)
+
+    def _heatmaps(self, feats: Tuple[Tensor]) -> Tuple[Tensor, Tensor]:
+        """Heatmap logits ``(B, K, H, W)`` and the features entering ``final_layer``."""
+        x = feats[-1]
+        if x.dim() != 4:
+            raise ValueError(
+                f'IntegralRLEHead: expects a (B, C, h, w) feature map (in_featuremap_size='
+                f'{self.in_featuremap_size}), got shape {tuple(x.shape)}; remove the '
+                'GlobalAveragePooling neck (neck=None)')
+        head = self.simplebaseline_head
+        features = head.conv_layers(head.deconv_layers(x))
+        logits = head.final_layer(features)
+        if tuple(logits.shape[-2:]) != self.heatmap_size[::-1]:
+            W, H = self.heatmap_size
+            raise ValueError(
+                f'IntegralRLEHead: heatmaps are {logits.shape[-1]}x{logits.shape[-2]} '
+                f'(w x h) but the head was built for {W}x{H} (in_featuremap_size='
+                f'{self.in_featuremap_size} upsampled by the deconvolutions); set '
+                'in_featuremap_size to the backbone output size (w, h) and make sure '
+                'the model has no GlobalAveragePooling neck')
+        return logits, features
+
+    def get_heatmaps(self, feats: Tuple[Tensor]) -> Tensor:
+        """Normalised heatmaps ``P = softmax(β Z)`` over space, shape ``(B, K, H, W)``."""
+        logits, _ = self._heatmaps(feats)
+        # MMPose's helper (it does not use the instance)
+        return IntegralRegressionHead._flat_softmax(self, logits * self.beta)
+
+    def forward(self, feats: Tuple[Tensor]) -> Tensor:
+        """Raw outputs ``(B, K, 4)``: soft-argmax coordinates and σ logits.
+
+        Args:
+            feats (tuple[Tensor]): Backbone features; the last, ``(B, C, h, w)``, is
+                used.
+
+        Returns:
+            Tensor: ``(μ̂_x, μ̂_y, σ_logit_x, σ_logit_y)`` per keypoint, ``μ̂`` in
+            ``[0, 1]`` of the input (see the module docstring); float32 under mixed
+            precision, as :meth:`RLEHead.forward`.
+        """
+        logits, features = self._heatmaps(feats)
+        heatmaps = IntegralRegressionHead._flat_softmax(self, logits * self.beta)
+        expectation = IntegralRegressionHead._linear_expectation
+        coords = torch.cat([expectation(self, heatmaps, self.grid_x),
+                            expectation(self, heatmaps, self.grid_y)], dim=-1)  # (B, K, 2)
+        pooled = self.gap(feats[-1] if self.sigma_source == 'backbone' else features)
+        sigma = self.fc_sigma(pooled).reshape(-1, self.num_joints, 2)
+        out = torch.cat([coords.to(sigma.dtype), sigma], dim=-1)
+        return out.float() if out.dtype in (torch.float16, torch.bfloat16) else out
+
+    def _heatmap_head_keys_pre_hook(self, state_dict: dict, prefix: str, *args,
+                                    **kwargs) -> None:
+        """Rename a ``HeatmapHead``'s keys ``{prefix}{deconv_layers,conv_layers,
+        final_layer}.*`` to ``{prefix}simplebaseline_head.*``.
+
+        Our own state dicts have no such keys at the top level, so the renaming is
+        unconditional; it lets a SimpleBaseline heatmap checkpoint initialise the head.
+        """
+        for key in list(state_dict):
+            if not key.startswith(prefix):
+                continue
+            first = key[len(prefix):].split('.', 1)[0]
+            if first in ('deconv_layers', 'conv_layers', 'final_layer'):
+                new = prefix + 'simplebaseline_head.' + key[len(prefix):]
+                state_dict[new] = state_dict.pop(key)
