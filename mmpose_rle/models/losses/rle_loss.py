@@ -103,10 +103,11 @@ class RLELoss(nn.Module):
             ``±max_flow_input``; it is never trained that far out. Default: 20.
 
     Robustness (ours; ``None`` disables each bound and gives the references' unbounded
-    maths): with the two bounds, every gradient of the Laplace loss is bounded —
-    ``|∂L/∂μ̂| ≤ 2/sigma_min`` per coordinate whatever the error, the flow term stops
-    growing beyond ``|x̄| = max_flow_input`` (the ``Q`` term keeps pulling ``μ̂`` towards
-    the label), and σ̂ cannot collapse (MMPose's loss gives 4e20 at a σ logit of −30).
+    maths): with the two bounds the gradients stay bounded whatever the error — the
+    Laplace term's is at most ``1/sigma_min`` per coordinate, the flow term is evaluated
+    on ``x̄`` clipped to ``±max_flow_input`` and stops growing there (the ``Q`` term
+    keeps pulling ``μ̂`` towards the label), and σ̂ cannot collapse (MMPose's loss gives
+    4e20 at a σ logit of −30).
     Ordinary inputs (σ̂ ≥ 1e-3, ``|x̄| ≤ 20``) are untouched, so the loss stays
     bit-identical to MMPose's there. A Gaussian ``Q`` still grows quadratically with
     the error: prefer the Laplace for noisy labels.

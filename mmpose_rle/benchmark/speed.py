@@ -1,0 +1,131 @@
+"""Size and speed of one model: parameters, FLOPs, latency, training step, memory.
+
+Every time is the median of repeated runs after warm-up, measured in the same process
+as the other variants, so that ratios between variants are what to read (the machines
+are shared and noisy).
+"""
+import statistics
+import time
+from typing import Callable, Dict, List
+
+import torch
+from mmengine.analysis import get_model_complexity_info
+from mmengine.optim import OptimWrapper
+from mmpose.testing import get_packed_inputs
+from torch import nn
+
+__all__ = ['measure_speed', 'median_time', 'packed_batch']
+
+
+def median_time(fn: Callable[[], object], warmup: int = 2, repeats: int = 5) -> float:
+    """Median wall time of ``fn()`` in seconds."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def packed_batch(model: nn.Module, batch_size: int, input_size, num_keypoints: int) -> dict:
+    """A batch as the data loader gives it, with labels for every kind of head."""
+    w, h = input_size
+    data = get_packed_inputs(batch_size, num_keypoints=num_keypoints, img_shape=(h, w),
+                             input_size=(w, h), heatmap_size=(w // 4, h // 4),
+                             with_heatmap=True, with_reg_label=True, with_simcc_label=False)
+    perm = list(range(num_keypoints))
+    for sample in data['data_samples']:
+        sample.set_metainfo(dict(flip_indices=perm))
+    return data
+
+
+class _TensorMode(nn.Module):
+    """``model(x)`` in MMPose's tensor mode (backbone, neck, head), for FLOP counting."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor):
+        return self.model(x, None, mode='tensor')
+
+
+def _saved_activation_bytes(fn: Callable[[], torch.Tensor]) -> int:
+    """Bytes of the distinct tensors autograd saves for backward while running ``fn``."""
+    storages: Dict[int, int] = {}
+
+    def pack(t: torch.Tensor):
+        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        fn()
+    return sum(storages.values())
+
+
+def measure_speed(model: nn.Module, input_size, num_keypoints: int,
+                  batch_sizes: List[int] = (1, 32), train_batch: int = 16,
+                  repeats: int = 5) -> dict:
+    """Measure one model.
+
+    Returns:
+        dict: ``params`` (M), ``flops`` (G, one image, backbone to head), for every batch
+        size ``b`` and flip setting ``latency_b{b}[_flip]`` (s per batch, predict mode with
+        preprocessing and decoding) and ``throughput_b{b}[_flip]`` (images/s),
+        ``latency_b{b}_features`` (backbone + neck alone on preprocessed inputs, the
+        lower bound of a one-FC head) and ``overhead_b{b}`` (``latency_b{b}`` over it,
+        minus 1); ``train_step`` (s per step of
+        ``train_batch`` images, forward + backward + Adam), ``head_share`` (share of the
+        head, flow and loss in it) and ``memory_mb`` (parameters, gradients and Adam
+        state plus the activations saved for backward in a training step).
+    """
+    model = model.eval()
+    w, h = input_size
+    result: dict = {}
+    params = sum(p.numel() for p in model.parameters())
+    result['params'] = params / 1e6
+    analysis = get_model_complexity_info(_TensorMode(model), input_shape=(3, h, w),
+                                         show_table=False, show_arch=False)
+    result['flops'] = analysis['flops'] / 1e9
+
+    with torch.no_grad():
+        for b in batch_sizes:
+            data = packed_batch(model, b, input_size, num_keypoints)
+            inputs = model.data_preprocessor(data, False)['inputs']
+            result[f'latency_b{b}_features'] = median_time(lambda: model.extract_feat(inputs),
+                                                           repeats=repeats)
+            for flip in (False, True):
+                model.test_cfg['flip_test'] = flip
+                t = median_time(lambda: model.test_step(data), repeats=repeats)
+                key = f'b{b}' + ('_flip' if flip else '')
+                result[f'latency_{key}'] = t
+                result[f'throughput_{key}'] = b / t
+            result[f'overhead_b{b}'] = result[f'latency_b{b}'] / \
+                result[f'latency_b{b}_features'] - 1
+    model.test_cfg['flip_test'] = True
+
+    model.train()
+    data = packed_batch(model, train_batch, input_size, num_keypoints)
+    wrapper = OptimWrapper(torch.optim.Adam(model.parameters(), lr=1e-6))
+    result['train_step'] = median_time(lambda: model.train_step(data, wrapper), repeats=repeats)
+    batch = model.data_preprocessor(data, True)
+    with torch.no_grad():
+        feats = model.extract_feat(batch['inputs'])
+    feats = tuple(f.detach().requires_grad_() for f in feats)
+
+    def head_step():
+        losses = model.head.loss(feats, batch['data_samples'])
+        sum(v for k, v in losses.items() if 'loss' in k).backward()
+
+    result['head_share'] = median_time(head_step, repeats=repeats) / result['train_step']
+
+    def full_forward():
+        losses = model.loss(batch['inputs'], batch['data_samples'])
+        return sum(v for k, v in losses.items() if 'loss' in k)
+
+    state = 4 * params * 4  # fp32 weights, gradients and Adam's two moments
+    result['memory_mb'] = (state + _saved_activation_bytes(full_forward)) / 2**20
+    model.eval()
+    return result
