@@ -69,7 +69,8 @@ def markdown(results: Dict[str, dict], reference: str = 'rle') -> str:
 
 
 def write_report(results: Dict[str, dict], out_dir: str, command: str) -> Dict[str, str]:
-    """Write ``results.json``, ``results.md`` and ``accuracy_vs_throughput.png``."""
+    """Write ``results.json``, ``results.md`` and ``accuracy_vs_throughput.png`` (a bar
+    chart when only accuracy or only speed was measured)."""
     paths = dict(json=osp.join(out_dir, 'results.json'), md=osp.join(out_dir, 'results.md'),
                  plot=osp.join(out_dir, 'accuracy_vs_throughput.png'))
     with open(paths['json'], 'w') as f:
@@ -81,15 +82,27 @@ def write_report(results: Dict[str, dict], out_dir: str, command: str) -> Dict[s
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(6, 4))
-    for name, r in results.items():
-        speed, acc = r.get('speed') or {}, r.get('accuracy') or {}
-        if 'throughput_b32_flip' in speed and 'PCK' in acc:
-            x, y, e = speed['throughput_b32_flip'], acc['PCK']['mean'], acc['PCK']['std']
-            ax.errorbar(x, y, yerr=e, fmt='o', capsize=3)
-            ax.annotate(name, (x, y), textcoords='offset points', xytext=(4, 4), fontsize=8)
-    ax.set_xlabel('throughput, batch 32, flip test (images/s)')
-    ax.set_ylabel('PCK@0.05 (mean ± std over seeds)')
-    ax.grid(alpha=0.3)
+    names = list(results)
+    speed = [results[n].get('speed') or {} for n in names]
+    acc = [results[n].get('accuracy') or {} for n in names]
+    if any('throughput_b32_flip' in s for s in speed) and any('PCK' in a for a in acc):
+        for name, s, a in zip(names, speed, acc):
+            if 'throughput_b32_flip' in s and 'PCK' in a:
+                x, y, e = s['throughput_b32_flip'], a['PCK']['mean'], a['PCK']['std']
+                ax.errorbar(x, y, yerr=e, fmt='o', capsize=3)
+                ax.annotate(name, (x, y), textcoords='offset points', xytext=(4, 4), fontsize=8)
+        ax.set_xlabel('throughput, batch 32, flip test (images/s)')
+        ax.set_ylabel('PCK@0.05 (mean ± std over seeds)')
+    elif any('PCK' in a for a in acc):  # accuracy only: one bar per variant
+        ax.bar(names, [a.get('PCK', {}).get('mean', 0) for a in acc],
+               yerr=[a.get('PCK', {}).get('std', 0) for a in acc], capsize=3)
+        ax.set_ylabel('PCK@0.05 (mean ± std over seeds)')
+    else:  # speed only
+        key = 'throughput_b32_flip' if any('throughput_b32_flip' in s for s in speed) else next(
+            (k for s in speed for k in s if k.startswith('throughput')), None)
+        ax.bar(names, [s.get(key, 0) for s in speed])
+        ax.set_ylabel(f'{key} (images/s)')
+    ax.tick_params(axis='x', labelrotation=30)
     fig.tight_layout()
     fig.savefig(paths['plot'], dpi=120)
     plt.close(fig)
