@@ -1,6 +1,5 @@
 """Every shipped config parses and builds; swap configs are three statements."""
 import ast
-from pathlib import Path
 
 import pytest
 import torch

@@ -3,12 +3,11 @@
 A thin wrapper around MMEngine's ``Runner`` (also run by ``mim test mmpose_rle``).
 """
 import argparse
-import os.path as osp
 
 from mmengine.config import Config, DictAction
 
 import mmpose_rle  # noqa: F401  (registers the parts, allow-lists checkpoint classes)
-from mmpose_rle.engine import CPUAwareRunner, add_hook
+from mmpose_rle.engine import CPUAwareRunner, add_hook, default_work_dir
 
 
 def parse_args() -> argparse.Namespace:
@@ -32,8 +31,7 @@ def main() -> None:
         cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
     cfg.load_from = args.checkpoint
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        './work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.work_dir = default_work_dir(cfg, args.config, args.work_dir)
     add_hook(cfg, 'mmpose_rle.HeadDatasetCheckHook')
     if args.out:
         evaluator = cfg.test_evaluator

@@ -7,6 +7,7 @@ import torch
 from mmengine.hooks import Hook
 
 from mmpose_rle.registry import HOOKS
+from .seeded_data import SeededDataset
 
 __all__ = ['RandomStateHook']
 
@@ -62,7 +63,7 @@ class RandomStateHook(Hook):
 
     def before_train(self, runner) -> None:
         dataset = runner.train_dataloader.dataset
-        if hasattr(dataset, 'seed') and type(dataset).__name__ == 'SeededDataset':
+        if isinstance(dataset, SeededDataset):
             dataset.seed = runner.seed
         if self._pending is not None:
             _restore(self._pending)

@@ -12,7 +12,7 @@ from mmengine.config import Config
 from .cpu_ddp import init_cpu_distributed
 from .seeded_data import wrap_seeded
 
-__all__ = ['configure_training', 'add_hook']
+__all__ = ['configure_training', 'add_hook', 'default_work_dir']
 
 _NOT_EPOCH_SAMPLERS = ('InfiniteSampler', )
 
@@ -46,8 +46,7 @@ def configure_training(cfg: Config,
     ``num_joints`` does not fit the data set fails before the first iteration.
     """
     cfg.launcher = launcher
-    cfg.work_dir = work_dir or cfg.get('work_dir') or osp.join(
-        './work_dirs', osp.splitext(osp.basename(config_path))[0])
+    cfg.work_dir = default_work_dir(cfg, config_path, work_dir)
 
     if resume == 'auto':
         cfg.resume, cfg.load_from = True, None
@@ -71,6 +70,12 @@ def configure_training(cfg: Config,
         cfg.train_dataloader = wrap_seeded(cfg.train_dataloader)
         add_hook(cfg, 'mmpose_rle.RandomStateHook')
     return cfg
+
+
+def default_work_dir(cfg: Config, config_path: str, work_dir: Optional[str] = None) -> str:
+    """``work_dir``, else ``cfg.work_dir``, else ``./work_dirs/<config name>``."""
+    return work_dir or cfg.get('work_dir') or osp.join(
+        './work_dirs', osp.splitext(osp.basename(config_path))[0])
 
 
 def add_hook(cfg: Config, hook_type: str) -> None:
