@@ -63,7 +63,6 @@ def _heatmap(cfg: Config) -> None:
     head = _head(cfg)
     w, h = head.decoder['input_size']
     codec = dict(type='MSRAHeatmap', input_size=(w, h), heatmap_size=(w // 4, h // 4), sigma=2)
-    cfg.model.neck = None
     cfg.model.pop('neck')
     cfg.model.head = dict(type='HeatmapHead', in_channels=head.in_channels,
                           out_channels=head.num_joints,
