@@ -5,8 +5,10 @@
 
 ``BASE_CONFIG`` is an RLE config (backbone + GlobalAveragePooling + RLE head); every
 variant (``mmpose_rle.benchmark.variants``) swaps only the head, neck and targets. Speed
-is measured for all variants in this one process (read the ratios); with ``--train`` each
-variant is trained for ``--epochs`` per seed and evaluated (accuracy and σ calibration).
+is measured for all variants in this one process (read the ratios), then once more
+interleaved, round by round, for ratios from which a drifting machine load cancels
+(``mmpose_rle.benchmark.paired``); with ``--train`` each variant is trained for
+``--epochs`` per seed and evaluated (accuracy and σ calibration).
 Writes ``results.md``, ``results.json`` and ``accuracy_vs_throughput.png`` to ``--out-dir``.
 """
 import argparse
@@ -23,8 +25,8 @@ from tqdm import tqdm
 
 import mmpose_rle  # noqa: F401
 from mmpose_rle.benchmark import (DEFAULT_VARIANTS, evaluate_checkpoint, make_variant,
-                                  markdown, measure_speed, summarise, train_variant,
-                                  write_report)
+                                  markdown, measure_speed, paired_markdown, paired_speed,
+                                  summarise, train_variant, write_report)
 
 
 def parse_args() -> argparse.Namespace:
@@ -35,6 +37,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--no-speed', action='store_true')
     parser.add_argument('--batch-sizes', type=int, nargs='+', default=[1, 32])
     parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument('--paired-rounds', type=int, default=10,
+                        help='rounds of the interleaved timing of all variants (0: skip)')
+    parser.add_argument('--paired-batch', type=int, default=8,
+                        help='inference batch of the interleaved timing')
     parser.add_argument('--train', action='store_true', help='also train and evaluate')
     parser.add_argument('--epochs', type=int, default=60)
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
@@ -46,22 +52,28 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def _input_size(cfg: Config):
+    return cfg.codec['input_size'] if 'codec' in cfg else cfg.model.head.decoder['input_size']
+
+
+def _num_keypoints(model: torch.nn.Module) -> int:
+    return getattr(model.head, 'num_joints', None) or model.head.out_channels
+
+
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
     os.makedirs(args.out_dir, exist_ok=True)
     base = Config.fromfile(args.config)
     init_default_scope('mmpose')
-    results = {}
+    results, models = {}, {}
     for name in tqdm(args.variants, desc='variants'):
         cfg = make_variant(base, name, args.cfg_options)
         results[name] = {}
         if not args.no_speed:
-            model = MODELS.build(cfg.model)
-            num_keypoints = getattr(model.head, 'num_joints', None) or model.head.out_channels
+            model = models[name] = MODELS.build(cfg.model)
             results[name]['speed'] = measure_speed(
-                model, cfg.codec['input_size'] if 'codec' in cfg else
-                cfg.model.head.decoder['input_size'], num_keypoints,
+                model, _input_size(cfg), _num_keypoints(model),
                 batch_sizes=args.batch_sizes, repeats=args.repeats)
         if args.train:
             runs = []
@@ -73,9 +85,15 @@ def main() -> None:
             results[name]['accuracy'] = summarise(runs)
             results[name]['runs'] = runs
         tqdm.write(markdown({name: results[name]}))
+    paired = None
+    if models and args.paired_rounds > 0:
+        tqdm.write('interleaved timing of ' + ', '.join(models))
+        first = next(iter(models.values()))
+        paired = paired_speed(models, _input_size(base), _num_keypoints(first),
+                              batch_size=args.paired_batch, rounds=args.paired_rounds)
     command = 'python ' + ' '.join(shlex.quote(a) for a in sys.argv)
-    paths = write_report(results, args.out_dir, command)
-    print(markdown(results))
+    paths = write_report(results, args.out_dir, command, paired=paired)
+    print(markdown(results) + ('\n' + paired_markdown(paired) if paired else ''))
     print('written: ' + ', '.join(paths.values()))
 
 

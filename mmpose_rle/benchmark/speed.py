@@ -29,7 +29,7 @@ def median_time(fn: Callable[[], object], warmup: int = 2, repeats: int = 5) -> 
     return statistics.median(times)
 
 
-def packed_batch(model: nn.Module, batch_size: int, input_size, num_keypoints: int) -> dict:
+def packed_batch(batch_size: int, input_size, num_keypoints: int) -> dict:
     """A batch as the data loader gives it, with labels for every kind of head."""
     w, h = input_size
     data = get_packed_inputs(batch_size, num_keypoints=num_keypoints, img_shape=(h, w),
@@ -90,9 +90,10 @@ def measure_speed(model: nn.Module, input_size, num_keypoints: int,
                                          show_table=False, show_arch=False)
     result['flops'] = analysis['flops'] / 1e9
 
+    flip_test = model.test_cfg.get('flip_test', False)
     with torch.no_grad():
         for b in batch_sizes:
-            data = packed_batch(model, b, input_size, num_keypoints)
+            data = packed_batch(b, input_size, num_keypoints)
             inputs = model.data_preprocessor(data, False)['inputs']
             result[f'latency_b{b}_features'] = median_time(lambda: model.extract_feat(inputs),
                                                            repeats=repeats)
@@ -104,10 +105,10 @@ def measure_speed(model: nn.Module, input_size, num_keypoints: int,
                 result[f'throughput_{key}'] = b / t
             result[f'overhead_b{b}'] = result[f'latency_b{b}'] / \
                 result[f'latency_b{b}_features'] - 1
-    model.test_cfg['flip_test'] = True
+    model.test_cfg['flip_test'] = flip_test
 
     model.train()
-    data = packed_batch(model, train_batch, input_size, num_keypoints)
+    data = packed_batch(train_batch, input_size, num_keypoints)
     wrapper = OptimWrapper(torch.optim.Adam(model.parameters(), lr=1e-6))
     result['train_step'] = median_time(lambda: model.train_step(data, wrapper), repeats=repeats)
     batch = model.data_preprocessor(data, True)
