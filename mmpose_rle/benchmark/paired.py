@@ -15,6 +15,7 @@ the ``backbone+neck`` lower bound (``extract_feat`` of one model: a one-FC head 
 add to it), and the training-side cost of each head: ``head.loss`` forward and backward
 on fixed features (the head, the flow and the loss).
 """
+import math
 import time
 from typing import Callable, Dict, List, Optional
 
@@ -29,33 +30,41 @@ __all__ = ['interleaved_times', 'ratio_stats', 'paired_speed', 'FEATURES']
 FEATURES = 'backbone+neck'
 
 
-def interleaved_times(fns: Dict[str, Callable[[], object]], rounds: int, inner: int = 1,
-                      warmup: int = 1) -> Dict[str, List[float]]:
+def interleaved_times(fns: Dict[str, Callable[[], object]], rounds: int,
+                      warmup: int = 1, min_time: float = 0.0) -> Dict[str, List[float]]:
     """Time every ``fns[name]()`` once per round, rotating the order every round.
 
     Args:
         fns: Callables to time, by name.
         rounds: Number of rounds ``R``.
-        inner: Calls per timing (their mean is recorded), for fast callables.
-        warmup: Untimed calls of each callable before the first round.
+        warmup: Untimed calls of each callable before the first round (at least 1
+            when ``min_time`` is set: the last one is timed to size the inner loop).
+        min_time: A fast callable is called ``n = ceil(min_time / t_warmup)`` times
+            per timing and the mean is recorded, so that each timing lasts about
+            ``min_time`` seconds; 0 calls every callable once.
 
     Returns:
         dict: For every name, the ``R`` per-call times in seconds, in round order.
     """
-    if rounds < 1 or inner < 1:
-        raise ValueError(f'rounds and inner must be >= 1, got {rounds} and {inner}')
+    if rounds < 1:
+        raise ValueError(f'rounds must be >= 1, got {rounds}')
     names = list(fns)
+    inner = dict.fromkeys(names, 1)
     for name in names:
-        for _ in range(warmup):
+        for _ in range(max(warmup, 1 if min_time > 0 else 0)):
+            start = time.perf_counter()
             fns[name]()
+            elapsed = time.perf_counter() - start
+        if min_time > 0:
+            inner[name] = max(1, math.ceil(min_time / max(elapsed, 1e-9)))
     times: Dict[str, List[float]] = {n: [] for n in names}
     for r in range(rounds):
         shift = r % len(names)
         for name in names[shift:] + names[:shift]:
             start = time.perf_counter()
-            for _ in range(inner):
+            for _ in range(inner[name]):
                 fns[name]()
-            times[name].append((time.perf_counter() - start) / inner)
+            times[name].append((time.perf_counter() - start) / inner[name])
     return times
 
 
@@ -84,7 +93,8 @@ def _head_step(model: nn.Module, batch: dict) -> Callable[[], None]:
 
 def paired_speed(models: Dict[str, nn.Module], input_size, num_keypoints: int,
                  batch_size: int = 8, rounds: int = 10, train_batch: int = 16,
-                 head_inner: int = 10, features_of: Optional[str] = None) -> dict:
+                 head_rounds: Optional[int] = None, head_min_time: float = 0.05,
+                 features_of: Optional[str] = None) -> dict:
     """Interleaved timing of ``models`` (see the module docstring).
 
     Args:
@@ -94,7 +104,10 @@ def paired_speed(models: Dict[str, nn.Module], input_size, num_keypoints: int,
         batch_size: Batch of the inference timings (8 as the issue's reference figures).
         rounds: Rounds ``R`` of every timing.
         train_batch: Batch of the head training step.
-        head_inner: Head steps per timing (a head step takes milliseconds).
+        head_rounds: Rounds of the head step; default ``3 · rounds`` (it is cheap,
+            except for the heatmap head).
+        head_min_time: ``min_time`` of :func:`interleaved_times` for the head step
+            (a regression head's step takes milliseconds).
         features_of: Model whose ``extract_feat`` is the ``backbone+neck`` entry;
             default the first model with a neck.
 
@@ -115,7 +128,8 @@ def paired_speed(models: Dict[str, nn.Module], input_size, num_keypoints: int,
         model.test_cfg['flip_test'] = False
     data = packed_batch(batch_size, input_size, num_keypoints)
     inputs = models[features_of].data_preprocessor(data, False)['inputs']
-    result: dict = dict(batch_size=batch_size, rounds=rounds, features_of=features_of)
+    result: dict = dict(batch_size=batch_size, rounds=rounds, features_of=features_of,
+                        head_rounds=head_rounds or 3 * rounds)
     with torch.no_grad():
         tensor = {n: (lambda m=m: m(inputs, None, mode='tensor')) for n, m in models.items()}
         tensor[FEATURES] = lambda: models[features_of].extract_feat(inputs)
@@ -132,7 +146,7 @@ def paired_speed(models: Dict[str, nn.Module], input_size, num_keypoints: int,
     train_data = packed_batch(train_batch, input_size, num_keypoints)
     steps = {n: _head_step(m, m.data_preprocessor(train_data, True))
              for n, m in models.items()}
-    times = interleaved_times(steps, rounds, inner=head_inner)
+    times = interleaved_times(steps, head_rounds or 3 * rounds, min_time=head_min_time)
     result['head_step'] = dict(seconds={n: float(np.median(t)) for n, t in times.items()},
                                throughput_ratio=_all_ratios(times))
     for model in models.values():

@@ -85,9 +85,10 @@ def paired_markdown(paired: dict) -> str:
     head_refs = [r for r in PAIRED_REFERENCES if r in heads['seconds']]
     header = ([f'{mode}: throughput vs {ref}' for mode, ref in inference] +
               ['head+flow+loss step (ms)'] + [f'head step speed vs {r}' for r in head_refs])
-    lines = [f"Interleaved timing: {paired['rounds']} rounds, inference at batch "
-             f"{paired['batch_size']} without flip; each cell is the median over rounds of a "
-             'ratio measured within the round [quartiles]; >1× is faster.', '',
+    lines = [f"Interleaved timing: {paired['rounds']} rounds of inference at batch "
+             f"{paired['batch_size']} without flip, {paired['head_rounds']} rounds of the "
+             'head step; each cell is the median over rounds of a ratio measured within '
+             'the round [quartiles]; >1× is faster.', '',
              '| model | ' + ' | '.join(header) + ' |', '|---' * (len(header) + 1) + '|']
     for name in paired['tensor']['seconds']:
         if name == 'backbone+neck':

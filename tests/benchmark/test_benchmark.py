@@ -1,5 +1,6 @@
 """The benchmark: variants, calibration maths, and a smoke run of the command."""
 import json
+import time
 
 import numpy as np
 import pytest
@@ -66,6 +67,22 @@ def test_interleaved_times_rotate_the_order_every_round():
     assert all(len(t) == 3 and min(t) >= 0 for t in times.values())
     with pytest.raises(ValueError, match='rounds'):
         interleaved_times(fns, rounds=0)
+
+
+def test_interleaved_times_repeat_fast_callables_to_min_time():
+    calls = {'fast': 0, 'slow': 0}
+
+    def fast():
+        calls['fast'] += 1
+
+    def slow():
+        calls['slow'] += 1
+        time.sleep(0.02)
+
+    times = interleaved_times(dict(fast=fast, slow=slow), rounds=2, min_time=0.01)
+    assert calls['slow'] == 1 + 2  # one warm-up, then one call per round
+    assert calls['fast'] > 1 + 2 * 10  # sized to last 10 ms per timing
+    assert min(times['slow']) >= 0.02 > max(times['fast'])
 
 
 def test_ratio_within_rounds_cancels_a_common_drift():
