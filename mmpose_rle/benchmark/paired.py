@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .speed import packed_batch
+from .speed import head_step, packed_batch
 
 __all__ = ['interleaved_times', 'ratio_stats', 'paired_speed', 'FEATURES']
 
@@ -80,17 +80,6 @@ def _all_ratios(times: Dict[str, List[float]]) -> Dict[str, Dict[str, Dict[str, 
     return {a: {b: ratio_stats(times, b, a) for b in times if b != a} for a in times}
 
 
-def _head_step(model: nn.Module, batch: dict) -> Callable[[], None]:
-    with torch.no_grad():
-        feats = model.extract_feat(batch['inputs'])
-    feats = tuple(f.detach().requires_grad_() for f in feats)
-
-    def step() -> None:
-        losses = model.head.loss(feats, batch['data_samples'])
-        sum(v for k, v in losses.items() if 'loss' in k).backward()
-    return step
-
-
 def paired_speed(models: Dict[str, nn.Module], input_size, num_keypoints: int,
                  batch_size: int = 8, rounds: int = 10, train_batch: int = 16,
                  head_rounds: Optional[int] = None, head_min_time: float = 0.05,
@@ -144,7 +133,7 @@ def paired_speed(models: Dict[str, nn.Module], input_size, num_keypoints: int,
         model.test_cfg['flip_test'] = flips[name]
         model.train()
     train_data = packed_batch(train_batch, input_size, num_keypoints)
-    steps = {n: _head_step(m, m.data_preprocessor(train_data, True))
+    steps = {n: head_step(m, m.data_preprocessor(train_data, True))
              for n, m in models.items()}
     times = interleaved_times(steps, head_rounds or 3 * rounds, min_time=head_min_time)
     result['head_step'] = dict(seconds={n: float(np.median(t)) for n, t in times.items()},
