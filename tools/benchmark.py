@@ -82,6 +82,8 @@ def main() -> None:
                 trained = train_variant(cfg, work, seed, args.epochs, reuse=args.reuse)
                 metrics = evaluate_checkpoint(cfg, trained['checkpoint'], work)
                 runs.append({**metrics, 'train_time': trained['train_time']})
+                if trained['iter_time'] is not None:
+                    runs[-1]['iter_time'] = trained['iter_time']
             results[name]['accuracy'] = summarise(runs)
             results[name]['runs'] = runs
         tqdm.write(markdown({name: results[name]}))

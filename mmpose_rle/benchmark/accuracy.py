@@ -10,14 +10,19 @@ predicted σ, which neither reference measures:
   0.997;
 * ``sigma_error_spearman``: the rank correlation between σ and the error over all
   visible coordinates (higher: σ ranks the errors better).
+
+Besides the wall time of a run (``train_time``, which includes data loading, validation
+and start-up), :func:`median_iter_time` reads the per-iteration ``time`` of MMEngine's
+training log, the cost of one step that runs of different lengths can be compared by.
 """
 import json
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 from mmengine.config import Config
@@ -26,14 +31,31 @@ from scipy.stats import spearmanr
 from mmpose_rle.apis import sigmas_in_image
 from mmpose_rle.engine import CPUAwareRunner
 
-__all__ = ['train_variant', 'evaluate_checkpoint', 'calibration']
+__all__ = ['train_variant', 'evaluate_checkpoint', 'calibration', 'median_iter_time']
 
 TOOLS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools')
+# MMEngine's LogProcessor writes e.g. "Epoch(train)  [3][6/6]  lr: 1e-03  eta: 0:01:02
+# time: 0.6402  data_time: 0.0123 ...": `time` is the mean step time over the log window.
+_TRAIN_TIME = re.compile(r'Epoch\(train\).*?\btime: ([0-9]*\.?[0-9]+)')
+
+
+def median_iter_time(log_path: str) -> Optional[float]:
+    """Median of the ``time`` field (seconds per training iteration, data loading
+    included) over the training lines of an MMEngine log; None when it has none."""
+    if not osp.exists(log_path):
+        return None
+    with open(log_path, errors='replace') as f:
+        times = [float(m.group(1)) for m in map(_TRAIN_TIME.search, f) if m]
+    return float(np.median(times)) if times else None
 
 
 def train_variant(cfg: Config, work_dir: str, seed: int, epochs: int,
                   reuse: bool = False) -> Dict[str, object]:
-    """Train ``cfg`` for ``epochs`` with ``seed``; returns the checkpoint and wall time.
+    """Train ``cfg`` for ``epochs`` with ``seed``.
+
+    Returns:
+        dict: ``checkpoint`` (path), ``train_time`` (wall time of the training process, s)
+        and ``iter_time`` (median seconds per iteration from its log, or None).
 
     With ``reuse``, a run whose checkpoint and ``train_time.json`` are already in
     ``work_dir`` is not trained again (an interrupted benchmark continues).
@@ -41,9 +63,11 @@ def train_variant(cfg: Config, work_dir: str, seed: int, epochs: int,
     os.makedirs(work_dir, exist_ok=True)
     checkpoint = osp.join(work_dir, f'epoch_{epochs}.pth')
     record = osp.join(work_dir, 'train_time.json')
+    log_path = osp.join(work_dir, 'train.log')
     if reuse and osp.exists(checkpoint) and osp.exists(record):
         with open(record) as f:
-            return dict(checkpoint=checkpoint, train_time=json.load(f)['train_time'])
+            return dict(checkpoint=checkpoint, train_time=json.load(f)['train_time'],
+                        iter_time=median_iter_time(log_path))
     cfg_path = osp.join(work_dir, 'config.py')
     cfg.dump(cfg_path)
     cmd = [sys.executable, osp.join(TOOLS, 'train.py'), cfg_path, '--work-dir', work_dir,
@@ -51,14 +75,15 @@ def train_variant(cfg: Config, work_dir: str, seed: int, epochs: int,
            f'train_cfg.val_interval={epochs}',
            f'default_hooks.checkpoint.interval={epochs}']
     start = time.time()
-    with open(osp.join(work_dir, 'train.log'), 'w') as log:
+    with open(log_path, 'w') as log:
         proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT)
     if proc.returncode != 0:
         raise RuntimeError(f'training failed, see {work_dir}/train.log')
     train_time = time.time() - start
     with open(record, 'w') as f:
         json.dump(dict(train_time=train_time), f)
-    return dict(checkpoint=checkpoint, train_time=train_time)
+    return dict(checkpoint=checkpoint, train_time=train_time,
+                iter_time=median_iter_time(log_path))
 
 
 def calibration(errors: np.ndarray, sigmas: np.ndarray) -> Dict[str, float]:

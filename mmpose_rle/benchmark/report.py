@@ -21,6 +21,7 @@ SPEED_COLUMNS = [('params', 'params (M)', '{:.2f}'), ('flops', 'GFLOPs', '{:.2f}
 ACCURACY_COLUMNS = [('PCK', 'PCK@0.05', '{:.3f}'), ('AUC', 'AUC', '{:.3f}'),
                     ('EPE', 'EPE (px)', '{:.2f}'), ('coco/AP', 'COCO AP', '{:.3f}'),
                     ('train_time', 'train time (s)', '{:.0f}'),
+                    ('iter_time', 's / iteration', '{:.3f}'),
                     ('within_1sigma', 'within 1σ', '{:.2f}'),
                     ('within_2sigma', 'within 2σ', '{:.2f}'),
                     ('within_3sigma', 'within 3σ', '{:.2f}'),

@@ -7,7 +7,7 @@ import pytest
 from mmengine.config import Config
 
 from mmpose_rle.benchmark import (calibration, interleaved_times, make_variant, markdown,
-                                  ratio_stats, summarise)
+                                  median_iter_time, ratio_stats, summarise)
 from tests.helpers import QUICKSTART_CONFIG, TINY_OPTIONS, run_tool
 
 
@@ -85,6 +85,20 @@ def test_interleaved_times_repeat_fast_callables_to_min_time():
     assert min(times['slow']) >= 0.02 > max(times['fast'])
 
 
+def test_median_iter_time_reads_only_training_lines(tmp_path):
+    log = tmp_path / 'train.log'
+    line = ('11/26 01:00:00 - mmengine - INFO - Epoch(train)   [{e}][6/6]  lr: 1.0000e-03  '
+            'eta: 0:00:{e:02d}  time: {t}  data_time: 0.0100  memory: 0  loss: -1.0')
+    lines = [line.format(e=e, t=t) for e, t in enumerate([0.9, 0.5, 0.7, 0.6], 1)]
+    lines.insert(2, '11/26 01:00:00 - mmengine - INFO - Epoch(val) [4][2/2]    eta: 0:00:00  '
+                 'time: 9.0000  data_time: 0.0100')
+    log.write_text('\n'.join(['loading annotations', *lines]) + '\n')
+    assert median_iter_time(str(log)) == pytest.approx(np.median([0.9, 0.5, 0.7, 0.6]))
+    assert median_iter_time(str(tmp_path / 'missing.log')) is None
+    log.write_text('no training lines\n')
+    assert median_iter_time(str(log)) is None
+
+
 def test_ratio_within_rounds_cancels_a_common_drift():
     drift = {'a': [1.0, 2.0, 4.0], 'b': [2.0, 4.0, 8.0]}  # the load doubles every round
     assert ratio_stats(drift, 'b', 'a') == dict(median=2.0, q25=2.0, q75=2.0)
@@ -109,7 +123,8 @@ def test_benchmark_command_smoke(tiny_figures, tmp_path):
                     'head_share', 'memory_mb'):
             assert speed[key] > 0, (name, key)
         acc = results[name]['accuracy']
-        assert {'PCK', 'AUC', 'EPE', 'coco/AP', 'train_time'} <= set(acc)
+        assert {'PCK', 'AUC', 'EPE', 'coco/AP', 'train_time', 'iter_time'} <= set(acc)
+        assert 0 < acc['iter_time']['mean'] < acc['train_time']['mean']
     assert 'within_2sigma' in results['rle']['accuracy']
     assert 'within_2sigma' not in results['heatmap']['accuracy']  # heatmaps predict no sigma
     assert results['heatmap']['speed']['params'] > results['rle']['speed']['params']

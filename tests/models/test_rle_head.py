@@ -180,6 +180,27 @@ def test_flip_indices_length_mismatch_raises():
         head.predict([feats(), feats()], data, dict(flip_test=True))
 
 
+@pytest.mark.parametrize('fc_type', ['mmpose', 'official'])
+def test_sigma_init_sets_initial_sigma_only(fc_type):
+    head = RLEHead(in_channels=C, num_joints=K, decoder=CODEC, fc_type=fc_type, sigma_init=0.1)
+    head.init_weights()
+    out = head.forward((torch.zeros(2, C) if fc_type == 'mmpose' else feats()[0], ))
+    sigma_hat = out[..., 2:].sigmoid()
+    atol = 1e-6 if fc_type == 'mmpose' else 0.01  # zero features: the bias alone
+    torch.testing.assert_close(sigma_hat, torch.full_like(sigma_hat, 0.1), rtol=0, atol=atol)
+    assert out[..., :2].abs().max() < 0.5  # the coordinates keep init_cfg's zero bias
+    default = RLEHead(in_channels=C, num_joints=K, decoder=CODEC, fc_type=fc_type)
+    default.init_weights()
+    out = default.forward((torch.zeros(2, C) if fc_type == 'mmpose' else feats()[0], ))
+    torch.testing.assert_close(out[..., 2:].sigmoid().mean(), torch.tensor(0.5), atol=0.01,
+                               rtol=0)
+
+
+def test_sigma_init_out_of_range_raises():
+    with pytest.raises(ValueError, match='sigma_init must lie in'):
+        RLEHead(in_channels=C, num_joints=K, sigma_init=1.0)
+
+
 def test_invalid_fc_type_raises():
     with pytest.raises(ValueError, match='fc_type'):
         RLEHead(in_channels=C, num_joints=K, fc_type='deep')

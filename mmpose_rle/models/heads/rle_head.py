@@ -5,6 +5,7 @@ coordinates ``μ̂ = (x, y)`` in ``[0, 1]`` of the input and the scale logits of
 At test time ``σ̂ = sigmoid(logit)``, the score is ``1 − mean(σ̂)`` and the flow is not run
 (except in the ``'basic'`` design, whose prediction is ``f_φ(μ̂)``).
 """
+import math
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -42,6 +43,10 @@ class RLEHead(MMPoseRLEHead):
             ``(x, y, σx, σy)`` per keypoint. ``'official'``: the official code's
             ``fc_coord`` (a :class:`FeatureNormLinear`, ``C → K·2``) and ``fc_sigma``
             (``C → K·2``). Default: ``'mmpose'``.
+        sigma_init (float, optional): Initial ``σ̂`` in ``(0, 1)``: after ``init_cfg``,
+            the biases of the σ logits are set to ``logit(sigma_init)``, so that
+            ``σ̂ = sigmoid(w·x + b)`` starts near it (the weights are small). ``None``
+            keeps ``init_cfg``'s biases (zero by default: ``σ̂ ≈ 0.5``). Default: None.
         init_cfg (dict, optional): Initialisation; MMPose's ``Normal(std=0.01)`` on
             every ``Linear`` by default.
 
@@ -61,16 +66,33 @@ class RLEHead(MMPoseRLEHead):
                      type='mmpose_rle.RLELoss', use_target_weight=True),
                  decoder: OptConfigType = None,
                  fc_type: str = 'mmpose',
+                 sigma_init: Optional[float] = None,
                  init_cfg: OptConfigType = None):
         if fc_type not in FC_TYPES:
             raise ValueError(f'RLEHead: fc_type must be one of {FC_TYPES}, got {fc_type!r}')
+        if sigma_init is not None and not 0 < sigma_init < 1:
+            raise ValueError(f'RLEHead: sigma_init must lie in (0, 1), got {sigma_init!r}')
         super().__init__(in_channels, num_joints, loss=loss, decoder=decoder,
                          init_cfg=init_cfg)
         self.fc_type = fc_type
+        self.sigma_init = sigma_init
         if fc_type == 'official':
             del self.fc
             self.fc_coord = FeatureNormLinear(in_channels, num_joints * 2)
             self.fc_sigma = nn.Linear(in_channels, num_joints * 2)
+
+    def init_weights(self) -> None:
+        """``init_cfg``'s initialisation, then the σ-logit biases from ``sigma_init``."""
+        first_time = not self.is_init
+        super().init_weights()
+        if self.sigma_init is None or not first_time:
+            return
+        logit = math.log(self.sigma_init / (1 - self.sigma_init))
+        with torch.no_grad():
+            if self.fc_type == 'mmpose':  # fc outputs (x, y, σx, σy) per keypoint
+                self.fc.bias.view(self.num_joints, 4)[:, 2:].fill_(logit)
+            else:
+                self.fc_sigma.bias.fill_(logit)
 
     @property
     def design(self) -> str:
