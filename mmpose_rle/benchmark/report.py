@@ -10,6 +10,7 @@ __all__ = ['summarise', 'markdown', 'paired_markdown', 'write_report']
 PAIRED_REFERENCES = ('backbone+neck', 'mmpose_rle', 'heatmap')
 
 SPEED_COLUMNS = [('params', 'params (M)', '{:.2f}'), ('flops', 'GFLOPs', '{:.2f}'),
+                 ('latency_b1', 'ms b1', '{:.1f}'), ('latency_b1_flip', 'ms b1 flip', '{:.1f}'),
                  ('throughput_b1', 'img/s b1', '{:.1f}'),
                  ('throughput_b1_flip', 'img/s b1 flip', '{:.1f}'),
                  ('throughput_b32', 'img/s b32', '{:.1f}'),
@@ -37,6 +38,12 @@ def summarise(runs: List[Dict[str, float]]) -> Dict[str, Dict[str, float]]:
                     n=sum(k in r for r in runs)) for k in keys}
 
 
+def _speed_cell(speed: dict, key: str, fmt: str) -> str:
+    if key not in speed:
+        return '—'
+    return fmt.format(speed[key] * (1e3 if key.startswith('latency') else 1))  # s → ms
+
+
 def _cell(stats: dict, key: str, fmt: str) -> str:
     if key not in stats:
         return '—'
@@ -58,7 +65,7 @@ def markdown(results: Dict[str, dict], reference: str = 'rle') -> str:
             ratio = (f"{s['throughput_b32'] / ref['throughput_b32']:.2f}×"
                      if ref.get('throughput_b32') else '—')
             lines.append(f'| {name} | ' + ' | '.join(
-                fmt.format(s[k]) if k in s else '—' for k, _, fmt in cols) + f' | {ratio} |')
+                _speed_cell(s, k, fmt) for k, _, fmt in cols) + f' | {ratio} |')
         lines.append('')
     acc = {n: r['accuracy'] for n, r in results.items() if r.get('accuracy')}
     if acc:
