@@ -179,9 +179,11 @@ class RLEHead(MMPoseRLEHead):
             raise ValueError(
                 f'RLEHead: the data set has {labels.shape[1]} keypoints but the head was '
                 f'built with num_joints={self.num_joints}')
-        names = [str(d.metainfo.get('img_path', d.metainfo.get('img_id', i)))
-                 for i, d in enumerate(batch_data_samples)
-                 for _ in range(len(d.gt_instance_labels.keypoint_labels))]
+
+        def names() -> list:  # one per instance; built only when a label is masked
+            return [str(d.metainfo.get('img_path', d.metainfo.get('img_id', i)))
+                    for i, d in enumerate(batch_data_samples)
+                    for _ in range(len(d.gt_instance_labels.keypoint_labels))]
         labels, weights, _ = mask_non_finite_labels(labels, weights, names, owner='RLEHead')
 
         outputs = self.forward(inputs)

@@ -1,6 +1,6 @@
 """Input checks of the RLE loss: non-finite labels are masked, non-finite outputs raise."""
 import warnings
-from typing import Optional, Sequence, Tuple
+from typing import Callable, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -9,7 +9,8 @@ __all__ = ['mask_non_finite_labels', 'check_finite_outputs']
 
 
 def mask_non_finite_labels(target: Tensor, weight: Optional[Tensor],
-                           names: Optional[Sequence[str]] = None,
+                           names: Union[Sequence[str], Callable[[], Sequence[str]],
+                                        None] = None,
                            owner: str = 'RLELoss') -> Tuple[Tensor, Optional[Tensor], Tensor]:
     """Mask keypoints whose target or weight is NaN or inf, with a warning naming them.
 
@@ -19,8 +20,10 @@ def mask_non_finite_labels(target: Tensor, weight: Optional[Tensor],
     Args:
         target (Tensor): ``(N, K, D)`` targets.
         weight (Tensor, optional): ``(N, K)``, ``(N, K, 1)`` or ``(N, K, D)`` weights.
-        names (Sequence[str], optional): A name per sample (e.g. image paths) for the
-            warning; the batch index otherwise.
+        names (Sequence[str] | Callable, optional): A name per sample (e.g. image
+            paths) for the warning, or a callable returning them, called only when
+            something is masked (collecting names costs time on every step); the batch
+            index otherwise.
         owner (str): Who warns.
 
     Returns:
@@ -34,6 +37,8 @@ def mask_non_finite_labels(target: Tensor, weight: Optional[Tensor],
     if not bad.any():
         return target, weight, bad
     where = [(int(n), int(k)) for n, k in bad.nonzero().tolist()]
+    if callable(names):
+        names = names()
     shown = ', '.join(f'({names[n] if names is not None else f"sample {n}"}, keypoint {k})'
                       for n, k in where[:10])
     more = f' and {len(where) - 10} more' if len(where) > 10 else ''
