@@ -64,24 +64,22 @@ def train_variant(cfg: Config, work_dir: str, seed: int, epochs: int,
     checkpoint = osp.join(work_dir, f'epoch_{epochs}.pth')
     record = osp.join(work_dir, 'train_time.json')
     log_path = osp.join(work_dir, 'train.log')
-    if reuse and osp.exists(checkpoint) and osp.exists(record):
-        with open(record) as f:
-            return dict(checkpoint=checkpoint, train_time=json.load(f)['train_time'],
-                        iter_time=median_iter_time(log_path))
-    cfg_path = osp.join(work_dir, 'config.py')
-    cfg.dump(cfg_path)
-    cmd = [sys.executable, osp.join(TOOLS, 'train.py'), cfg_path, '--work-dir', work_dir,
-           '--cfg-options', f'randomness.seed={seed}', f'train_cfg.max_epochs={epochs}',
-           f'train_cfg.val_interval={epochs}',
-           f'default_hooks.checkpoint.interval={epochs}']
-    start = time.time()
-    with open(log_path, 'w') as log:
-        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT)
-    if proc.returncode != 0:
-        raise RuntimeError(f'training failed, see {work_dir}/train.log')
-    train_time = time.time() - start
-    with open(record, 'w') as f:
-        json.dump(dict(train_time=train_time), f)
+    if not (reuse and osp.exists(checkpoint) and osp.exists(record)):
+        cfg_path = osp.join(work_dir, 'config.py')
+        cfg.dump(cfg_path)
+        cmd = [sys.executable, osp.join(TOOLS, 'train.py'), cfg_path, '--work-dir', work_dir,
+               '--cfg-options', f'randomness.seed={seed}', f'train_cfg.max_epochs={epochs}',
+               f'train_cfg.val_interval={epochs}',
+               f'default_hooks.checkpoint.interval={epochs}']
+        start = time.time()
+        with open(log_path, 'w') as log:
+            proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT)
+        if proc.returncode != 0:
+            raise RuntimeError(f'training failed, see {work_dir}/train.log')
+        with open(record, 'w') as f:
+            json.dump(dict(train_time=time.time() - start), f)
+    with open(record) as f:
+        train_time = json.load(f)['train_time']
     return dict(checkpoint=checkpoint, train_time=train_time,
                 iter_time=median_iter_time(log_path))
 
