@@ -65,8 +65,8 @@ log "OpenMMLab stack: mmengine, mmdet, mmpose (without the unbuildable chumpy) a
 "${PIP[@]}" -q --no-deps mmdet==3.3.0 mmpose==1.3.2 openmim==0.3.9
 "${PIP[@]}" -q Click colorama model-index pandas requests rich tabulate
 
-log "test and export tools"
-"${PIP[@]}" -q pytest pytest-timeout onnx onnxruntime build
+log "test, lint and export tools"
+"${PIP[@]}" -q pytest pytest-timeout 'ruff==0.17.6' onnx onnxruntime build
 
 log "mmpose_rle (editable)"
 "${PIP[@]}" -q --no-deps --no-build-isolation -e "$ROOT"

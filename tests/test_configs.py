@@ -8,7 +8,7 @@ from mmengine.registry import init_default_scope
 from mmpose.registry import MODELS
 from mmpose.testing import get_packed_inputs
 
-from mmpose_rle.models import RLEHead
+from mmpose_rle.models import BaseRLEHead
 from tests.helpers import ROOT
 
 CONFIGS = sorted((ROOT / 'configs').rglob('*.py'))
@@ -26,7 +26,7 @@ def test_config_builds_a_model_with_our_head(path, monkeypatch, tmp_path):
     assert 'mmpose_rle' in cfg.custom_imports['imports']
     init_default_scope('mmpose')
     model = MODELS.build(cfg.model)
-    assert isinstance(model.head, RLEHead)
+    assert isinstance(model.head, BaseRLEHead)
     encoders = [t['encoder'] for t in cfg.train_dataloader.dataset.pipeline
                 if t['type'] == 'GenerateTarget']
     assert [e['type'] for e in encoders] == ['RegressionLabel']

@@ -1,7 +1,7 @@
 """Registry scoping: our parts live in the child scope 'mmpose_rle', MMPose's stay MMPose's."""
 import pytest
-from mmengine.registry import DefaultScope
 from mmengine.registry import MODELS as ROOT_MODELS
+from mmengine.registry import DefaultScope
 from mmpose.models.heads import RLEHead as MMPoseRLEHead
 from mmpose.models.losses import RLELoss as MMPoseRLELoss
 from mmpose.registry import MODELS as MMPOSE_MODELS

@@ -24,9 +24,18 @@ from mmpose.registry import MODELS
 from tqdm import tqdm
 
 import mmpose_rle  # noqa: F401
-from mmpose_rle.benchmark import (DEFAULT_VARIANTS, evaluate_checkpoint, make_variant,
-                                  markdown, measure_speed, paired_markdown, paired_speed,
-                                  summarise, train_variant, write_report)
+from mmpose_rle.benchmark import (
+    DEFAULT_VARIANTS,
+    evaluate_checkpoint,
+    make_variant,
+    markdown,
+    measure_speed,
+    paired_markdown,
+    paired_speed,
+    summarise,
+    train_variant,
+    write_report,
+)
 
 
 def parse_args() -> argparse.Namespace:

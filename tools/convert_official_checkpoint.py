@@ -3,7 +3,7 @@
 ``python tools/convert_official_checkpoint.py SRC DST [--config CONFIG [--cfg-options ...]]``.
 SRC is a ``RegressFlow`` checkpoint of github.com/Jeff-sjtu/res-loglikelihood-regression (raw
 or wrapped state dict, with or without ``module.``); DST is an MMEngine checkpoint for a
-``TopdownPoseEstimator`` with ``RLEHead(fc_type='official')``, e.g. the config
+``TopdownPoseEstimator`` with ``OfficialRLEHead``, e.g. the config
 ``td-reg_res50_rle-official-8xb32-coco-256x192.py`` in
 ``configs/body_2d_keypoint/topdown_regression/coco/``.
 The tool prints the architecture, the ``--cfg-options`` that fit it and the data preprocessor
@@ -18,8 +18,11 @@ from mmengine.config import DictAction
 from mmpose.apis import init_model
 
 import mmpose_rle  # noqa: F401  (registers the parts)
-from mmpose_rle.apis.convert_official import (convert_official_checkpoint,
-                                              official_data_preprocessor, load_strictly)
+from mmpose_rle.apis.convert_official import (
+    convert_official_checkpoint,
+    load_strictly,
+    official_data_preprocessor,
+)
 
 
 def parse_args() -> argparse.Namespace:

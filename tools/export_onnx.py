@@ -13,8 +13,7 @@ import sys
 
 from mmengine.config import DictAction
 
-from mmpose_rle.apis.onnx_export import (OnnxMismatchError, build_model, export_onnx,
-                                         verify_onnx)
+from mmpose_rle.apis.onnx_export import OnnxMismatchError, build_model, export_onnx, verify_onnx
 
 
 def parse_args() -> argparse.Namespace:
@@ -41,7 +40,7 @@ def main() -> None:
     w, h = model.head.decoder.input_size
     k = model.head.num_joints
     print(f'exported {out}: images (B,3,{h},{w}) raw 0-255 pixels -> coords (B,{k},2) '
-          f'input pixels, sigmas (B,{k},2), scores (B,{k})')
+          f'input pixels, sigmas (B,{k},2), scores (B,{k}), rms (B,{k},2) input pixels')
     if args.no_verify:
         return
     batch = args.batch + 1
@@ -51,7 +50,7 @@ def main() -> None:
         sys.exit(f'verification FAILED: {err}')
     print(f'onnxruntime vs PyTorch, batch {batch}, max abs difference: '
           + ' '.join(f'{name} {value:.3g}' for name, value in diffs.items())
-          + f' (coords in normalised units; tolerance {args.atol:g}): OK')
+          + f' (coords and rms in normalised units; tolerance {args.atol:g}): OK')
 
 
 if __name__ == '__main__':

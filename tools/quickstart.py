@@ -13,10 +13,9 @@ import mmcv
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
-
-import mmpose_rle  # noqa: F401
 from mmpose.apis import inference_topdown
 
+import mmpose_rle  # noqa: F401
 from mmpose_rle.apis import draw_pose_with_sigmas, sigmas_in_image
 from mmpose_rle.datasets import SyntheticFigures, generate_synthetic_figures
 from mmpose_rle.engine import configure_training

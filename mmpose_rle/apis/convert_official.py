@@ -15,7 +15,7 @@ official key                           mmpose_rle key (``TopdownPoseEstimator``)
                                        ``[-1]``; hidden FC layers are not supported)
 =====================================  ==================================================
 
-for :class:`~mmpose_rle.models.RLEHead` with ``fc_type='official'``, whose ``fc_coord``
+for :class:`~mmpose_rle.models.OfficialRLEHead`, whose ``fc_coord``
 computes ``y = x Wᵀ / ‖x‖₂ + b`` like the official ``Linear(norm=True)``.
 
 Coordinates: the official targets are ``u / W − 0.5`` and ``v / H − 0.5``
@@ -132,7 +132,7 @@ def _check(state_dict: Mapping[str, Tensor]) -> None:
     if fcs:
         raise ValueError(
             f'the checkpoint has hidden FC layers ({fcs[:4]}): it was trained with '
-            'NUM_FC_FILTERS > 0, which RLEHead(fc_type="official") does not have; only the '
+            'NUM_FC_FILTERS > 0, which OfficialRLEHead does not have; only the '
             'published setting NUM_FC_FILTERS: [-1] (fcs = Identity) converts')
     coord, sigma = state_dict['fc_coord.linear.weight'], state_dict['fc_sigma.linear.weight']
     if coord.shape != sigma.shape or coord.shape[0] % 2:
@@ -152,7 +152,7 @@ def convert_official_state_dict(state_dict: Mapping[str, Tensor]) -> 'OrderedDic
 
     Returns:
         OrderedDict[str, Tensor]: Keys of a model with ``ResNet`` backbone and
-        ``RLEHead(fc_type='official')``; ``head.fc_coord.bias`` is the official bias
+        ``OfficialRLEHead``; ``head.fc_coord.bias`` is the official bias
         ``+ COORD_SHIFT``; the flow's prior ``loc = 0``, ``cov = I`` are added.
 
     Raises:
@@ -189,7 +189,8 @@ def load_strictly(model: nn.Module, state_dict: Mapping[str, Tensor]) -> None:
     if missing or unexpected or shapes:
         raise ValueError(
             'the converted checkpoint does not fit the model (check the config: '
-            'head.fc_type="official", backbone depth, in_channels, num_joints): '
+            'head type mmpose_rle.OfficialRLEHead, backbone depth, in_channels, '
+            'num_joints): '
             f'missing {missing[:10]}, unexpected {unexpected[:10]}, shape mismatches '
             f'{shapes[:10]}')
     model.load_state_dict(state_dict, strict=True)
@@ -216,7 +217,8 @@ def convert_official_checkpoint(src: Union[str, Path],
     state = extract_official_state_dict(checkpoint)
     converted = convert_official_state_dict(state)
     arch = infer_official_architecture(state)
-    options = {'model.head.fc_type': 'official', 'model.head.in_channels': arch['in_channels'],
+    options = {'model.head.type': 'mmpose_rle.OfficialRLEHead',
+               'model.head.in_channels': arch['in_channels'],
                'model.head.num_joints': arch['num_joints']}
     if arch['depth'] is not None:
         options['model.backbone.depth'] = arch['depth']

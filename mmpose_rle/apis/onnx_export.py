@@ -5,19 +5,20 @@ The exported graph maps a batch of **raw pixel crops** to the RLE predictions::
     images  (B, 3, H, W) float32, 0–255, channel order of MMPose's ``LoadImage``
             (BGR when the data preprocessor has ``bgr_to_rgb=True``, as in the COCO configs)
       → x = (flip_channels(images) − mean) / std       (the data preprocessor, in the graph)
-      → out = head(neck(backbone(x)))                  (B, K, 4): μ̂ (normalised), σ logits
+      → head.predict_outputs(neck(backbone(x)))      point prediction, σ̂, predictive RMS
     coords  (B, K, 2) = μ̂ · (W, H)                    input pixels (MMPose's RegressionLabel)
     sigmas  (B, K, 2) = σ̂ = sigmoid(σ logits)        normalised scale
     scores  (B, K)    = 1 − mean_c σ̂_c                MMPose's keypoint score
+    rms     (B, K, 2) = predictive RMS error · (W, H)  input pixels (``keypoint_sigmas``)
 
 ``(H, W)`` is the codec's ``input_size``: the crops are what ``TopdownAffine`` produces, and the
 batch axis is dynamic. The normalisation is kept as ``Sub``/``Div`` nodes in front of the
 backbone rather than folded into the first convolution, because the convolution pads with
 zeros *after* normalisation. The flow is not part of the graph (RLE does not run it at test
-time), except in the ``'basic'`` design, whose prediction is ``f_φ(μ̂)``. Flip test is not in
-the graph either. The predicted RMS error of a coordinate, in input pixels, is
-``σ̂_c · s_c · size_c``, with ``s`` (``RLELoss.residual_rms``) stored in the ONNX metadata
-(``residual_rms``) with ``input_size`` and ``input_channel_order``.
+time), except in the ``'basic'`` design, whose prediction is ``f_φ(μ̂)`` and whose RMS is the
+flow's unscented transform. Flip test is not in the graph either. The metadata hold
+``input_size``, ``input_channel_order``, the keypoint names and ``residual_rms`` (``s`` of
+``RLELoss.residual_rms``: ``rms = σ̂ · s · size`` outside the basic design).
 
 :func:`verify_onnx` runs the file with ONNX Runtime and compares it with the PyTorch model
 run the MMPose way (``PoseDataPreprocessor`` → ``extract_feat`` → head →
@@ -25,11 +26,15 @@ run the MMPose way (``PoseDataPreprocessor`` → ``extract_feat`` → head →
 are checked too. Coordinates are compared in normalised units (pixels divided by the input
 size).
 
-Example:
-    >>> model = build_model('configs/.../td-reg_res50_rle-8xb64-210e_coco-256x192.py', 'ckpt.pth')
-    >>> export_onnx(model, 'rle.onnx')
-    >>> verify_onnx(model, 'rle.onnx')        # raises OnnxMismatchError beyond 1e-4
-    {'coords': 8.9e-08, 'sigmas': 6.0e-08, 'scores': 8.9e-08}
+Example (from the repository's root):
+    >>> import tempfile
+    >>> model = build_model('configs/body_2d_keypoint/topdown_regression/coco/'
+    ...                     'td-reg_res50_rle-8xb64-210e_coco-256x192.py',
+    ...                     cfg_options={'model.backbone.depth': 18,
+    ...                                  'model.head.in_channels': 512})
+    >>> path = export_onnx(model, tempfile.mkdtemp() + '/rle.onnx')
+    >>> sorted(verify_onnx(model, path))  # raises OnnxMismatchError beyond 1e-4
+    ['coords', 'rms', 'scores', 'sigmas']
 """
 import warnings
 from pathlib import Path
@@ -42,13 +47,13 @@ from mmpose.apis import init_model
 from mmpose.structures import PoseDataSample
 from torch import Tensor, nn
 
-from mmpose_rle.models.heads import RLEHead
+from mmpose_rle.models.heads import BaseRLEHead
 
 __all__ = ['INPUT_NAME', 'OUTPUT_NAMES', 'OnnxMismatchError', 'RLEInferenceGraph', 'build_model',
            'export_onnx', 'reference_outputs', 'run_onnx', 'verify_onnx']
 
 INPUT_NAME = 'images'
-OUTPUT_NAMES = ('coords', 'sigmas', 'scores')
+OUTPUT_NAMES = ('coords', 'sigmas', 'scores', 'rms')
 
 
 class OnnxMismatchError(RuntimeError):
@@ -58,9 +63,10 @@ class OnnxMismatchError(RuntimeError):
 def _input_size(model: nn.Module) -> Tuple[int, int]:
     """The codec's input size ``(W, H)`` of a top-down RLE model, with clear errors."""
     head = getattr(model, 'head', None)
-    if not isinstance(head, RLEHead):
+    if not isinstance(head, BaseRLEHead):
         raise TypeError(
-            f'ONNX export needs a top-down model with an mmpose_rle.RLEHead, got a head of type '
+            f'ONNX export needs a top-down model with a head of the mmpose_rle RLE family '
+            f'(RLEHead, OfficialRLEHead, IntegralRLEHead ...), got a head of type '
             f'{type(head).__name__}; for MMPose\'s RLEHead set the head type to '
             '"mmpose_rle.RLEHead" (its checkpoints load unchanged)')
     if getattr(head, 'decoder', None) is None or not hasattr(head.decoder, 'input_size'):
@@ -70,30 +76,50 @@ def _input_size(model: nn.Module) -> Tuple[int, int]:
     return int(w), int(h)
 
 
+def _preprocessing(pre: nn.Module) -> Tuple[bool, Tensor, Tensor]:
+    """Whether a data preprocessor reverses the channels, and its mean and std.
+
+    Read through its public interface: ``mean`` and ``std`` are its buffers when it
+    normalises, and the channel order is probed by running it on a crop whose three
+    channels differ.
+    """
+    mean = getattr(pre, 'mean', None)
+    std = getattr(pre, 'std', None)
+    mean = torch.zeros(1, 1, 1, 1) if mean is None else mean.detach().reshape(1, -1, 1, 1)
+    std = torch.ones(1, 1, 1, 1) if std is None else std.detach().reshape(1, -1, 1, 1)
+    probe = torch.tensor([10.0, 60.0, 110.0]).reshape(3, 1, 1).expand(3, 2, 2)
+    with torch.no_grad():
+        out = pre(dict(inputs=[probe.clone()], data_samples=[PoseDataSample()]),
+                  False)['inputs'][0, :, :2, :2].cpu()
+    same = torch.allclose(out, ((probe - mean) / std)[0], atol=1e-4)
+    flipped = torch.allclose(out, ((probe.flip(0) - mean) / std)[0], atol=1e-4)
+    if same == flipped:
+        raise ValueError('could not read the data preprocessor\'s channel order and '
+                         'normalisation; export models with MMPose\'s PoseDataPreprocessor')
+    return flipped, mean.float(), std.float()
+
+
 class RLEInferenceGraph(nn.Module):
-    """Raw pixels → ``(coords, sigmas, scores)`` of a top-down RLE model, for export.
+    """Raw pixels → ``(coords, sigmas, scores, rms)`` of a top-down RLE model, for export.
 
     Args:
-        model (nn.Module): A ``TopdownPoseEstimator`` with an :class:`RLEHead` whose decoder
-            has ``input_size``; its ``data_preprocessor`` (``mean``, ``std``,
-            ``bgr_to_rgb``/``rgb_to_bgr``) is folded into the graph.
+        model (nn.Module): A ``TopdownPoseEstimator`` with a head of the RLE family
+            (:class:`~mmpose_rle.models.heads.BaseRLEHead`) whose decoder has
+            ``input_size``; its ``data_preprocessor`` (``mean``, ``std``, the channel swap)
+            is folded into the graph.
 
     Shapes:
         ``images (B, 3, H, W)`` → ``coords (B, K, 2)`` (input pixels), ``sigmas (B, K, 2)``
-        (σ̂), ``scores (B, K)`` (``1 − mean σ̂``).
+        (σ̂), ``scores (B, K)`` (``1 − mean σ̂``), ``rms (B, K, 2)`` (input pixels).
     """
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         w, h = _input_size(model)
         self.model = model
-        pre = model.data_preprocessor
-        self.swap_channels = bool(getattr(pre, '_channel_conversion', False))
-        normalise = getattr(pre, '_enable_normalize', False)
-        mean = pre.mean.reshape(1, -1, 1, 1) if normalise else torch.zeros(1, 1, 1, 1)
-        std = pre.std.reshape(1, -1, 1, 1) if normalise else torch.ones(1, 1, 1, 1)
-        self.register_buffer('mean', mean.detach().clone().float(), persistent=False)
-        self.register_buffer('std', std.detach().clone().float(), persistent=False)
+        self.swap_channels, mean, std = _preprocessing(model.data_preprocessor)
+        self.register_buffer('mean', mean.clone(), persistent=False)
+        self.register_buffer('std', std.clone(), persistent=False)
         self.register_buffer('size', torch.tensor([w, h], dtype=torch.float32),
                              persistent=False)
 
@@ -114,13 +140,13 @@ class RLEInferenceGraph(nn.Module):
             return 'BGR (reversed to RGB in the graph, as bgr_to_rgb)'
         return 'as the data pipeline loads it (BGR with LoadImage), no conversion'
 
-    def forward(self, images: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
-        """Predict coordinates (pixels), σ̂ and scores of a batch of raw crops."""
+    def forward(self, images: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Predict coordinates (pixels), σ̂, scores and RMS (pixels) of raw crops."""
         x = images.flip(1) if self.swap_channels else images
         x = (x - self.mean) / self.std
-        out = self.model.head._predict_outputs(self.model.extract_feat(x))
-        coords, sigmas = out[..., :2] * self.size, out[..., 2:]
-        return coords, sigmas, 1 - sigmas.mean(dim=-1)
+        out = self.model.head.predict_outputs(self.model.extract_feat(x))
+        return (out.coords * self.size, out.sigma, 1 - out.sigma.mean(dim=-1),
+                out.rms * self.size)
 
 
 def build_model(config: Union[str, Path, Config],
@@ -145,7 +171,8 @@ def _metadata(graph: RLEInferenceGraph) -> Dict[str, str]:
             'mean': ','.join(f'{v:g}' for v in graph.mean.flatten().tolist()),
             'std': ','.join(f'{v:g}' for v in graph.std.flatten().tolist()),
             'outputs': 'coords (B,K,2) input pixels; sigmas (B,K,2) normalised sigma; '
-                       'scores (B,K) = 1 - mean sigma'}
+                       'scores (B,K) = 1 - mean sigma; rms (B,K,2) predictive RMS error, '
+                       'input pixels'}
     if hasattr(loss, 'residual_rms'):
         with torch.no_grad():
             meta['residual_rms'] = ','.join(f'{v:.6g}' for v in loss.residual_rms().tolist())
@@ -182,6 +209,7 @@ def export_onnx(model: nn.Module,
     out_file.parent.mkdir(parents=True, exist_ok=True)
     axes = {INPUT_NAME: {0: 'batch'}, **{name: {0: 'batch'} for name in OUTPUT_NAMES}}
     with torch.no_grad(), warnings.catch_warnings():
+        graph(example)  # fills the loss's eval-mode caches, so the trace sees constants
         warnings.simplefilter('ignore')  # the TorchScript exporter's deprecation notice
         torch.onnx.export(graph, (example, ), str(out_file), dynamo=False,
                           opset_version=opset_version, input_names=[INPUT_NAME],
@@ -204,17 +232,19 @@ def reference_outputs(model: nn.Module, images: Tensor) -> Dict[str, np.ndarray]
 
     Returns:
         dict: ``coords (B, K, 2)`` in input pixels (``RegressionLabel.decode``),
-        ``sigmas (B, K, 2)`` and ``scores (B, K)``.
+        ``sigmas (B, K, 2)``, ``scores (B, K)`` and ``rms (B, K, 2)`` in input pixels.
     """
-    _input_size(model)
+    w, h = _input_size(model)
     with torch.no_grad():
         data = dict(inputs=list(images.float()),
                     data_samples=[PoseDataSample() for _ in range(len(images))])
         inputs = model.data_preprocessor(data, False)['inputs']
-        out = model.head._predict_outputs(model.extract_feat(inputs)).cpu().numpy()
-    coords, scores = model.head.decoder.decode(out)
-    return dict(coords=coords.astype(np.float32), sigmas=out[..., 2:],
-                scores=scores.astype(np.float32))
+        out = model.head.predict_outputs(model.extract_feat(inputs))
+    coords, scores = model.head.decoder.decode(
+        torch.cat([out.coords, out.sigma], dim=-1).cpu().numpy())
+    return dict(coords=coords.astype(np.float32), sigmas=out.sigma.cpu().numpy(),
+                scores=scores.astype(np.float32),
+                rms=(out.rms.cpu().numpy() * np.float32([w, h])).astype(np.float32))
 
 
 def run_onnx(onnx_file: Union[str, Path], images: np.ndarray) -> Dict[str, np.ndarray]:
@@ -247,8 +277,8 @@ def verify_onnx(model: nn.Module,
         images (Tensor, optional): ``(B, 3, H, W)`` raw crops to use instead.
 
     Returns:
-        dict[str, float]: Max abs difference of ``coords`` (normalised units: pixels
-        divided by ``(W, H)``), ``sigmas`` and ``scores``.
+        dict[str, float]: Max abs difference of ``coords`` and ``rms`` (normalised units:
+        pixels divided by ``(W, H)``), ``sigmas`` and ``scores``.
 
     Raises:
         OnnxMismatchError: If a difference exceeds ``atol`` (or shapes differ).
@@ -265,7 +295,7 @@ def verify_onnx(model: nn.Module,
         if got[name].shape != ref[name].shape:
             raise OnnxMismatchError(f'{name}: ONNX shape {got[name].shape} != PyTorch shape '
                                     f'{ref[name].shape}')
-        scale = size if name == 'coords' else 1.0
+        scale = size if name in ('coords', 'rms') else 1.0
         diffs[name] = float(np.abs((got[name] - ref[name]) / scale).max())
     bad = {k: v for k, v in diffs.items() if not v <= atol}
     if bad:

@@ -1,8 +1,8 @@
 """Train a variant for a budget and evaluate accuracy and the calibration of σ.
 
-Training runs ``tools/train.py`` in a subprocess (a fresh process per run, exactly what a
-user runs); evaluation runs the test loop in-process and adds the calibration of the
-predicted σ, which neither reference measures:
+Training runs ``python -m mmpose_rle.cli.train`` in a subprocess (a fresh process per run,
+exactly what a user runs; it works from a wheel too); evaluation runs the test loop
+in-process and adds the calibration of the predicted σ, which neither reference measures:
 
 * ``within_{1,2,3}sigma``: the share of visible coordinates whose error ``|x̂ − x|`` is at
   most ``k·σ`` (σ = ``keypoint_sigmas`` in image pixels). A Laplace error of RMS σ
@@ -33,7 +33,6 @@ from mmpose_rle.engine import CPUAwareRunner
 
 __all__ = ['train_variant', 'evaluate_checkpoint', 'calibration', 'median_iter_time']
 
-TOOLS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools')
 # MMEngine's LogProcessor writes e.g. "Epoch(train)  [3][6/6]  lr: 1e-03  eta: 0:01:02
 # time: 0.6402  data_time: 0.0123 ...": `time` is the mean step time over the log window.
 _TRAIN_TIME = re.compile(r'Epoch\(train\).*?\btime: ([0-9]*\.?[0-9]+)')
@@ -67,7 +66,7 @@ def train_variant(cfg: Config, work_dir: str, seed: int, epochs: int,
     if not (reuse and osp.exists(checkpoint) and osp.exists(record)):
         cfg_path = osp.join(work_dir, 'config.py')
         cfg.dump(cfg_path)
-        cmd = [sys.executable, osp.join(TOOLS, 'train.py'), cfg_path, '--work-dir', work_dir,
+        cmd = [sys.executable, '-m', 'mmpose_rle.cli.train', cfg_path, '--work-dir', work_dir,
                '--cfg-options', f'randomness.seed={seed}', f'train_cfg.max_epochs={epochs}',
                f'train_cfg.val_interval={epochs}',
                f'default_hooks.checkpoint.interval={epochs}']

@@ -111,11 +111,11 @@ def measure_speed(model: nn.Module, input_size, num_keypoints: int,
         for b in batch_sizes:
             data = packed_batch(b, input_size, num_keypoints)
             inputs = model.data_preprocessor(data, False)['inputs']
-            result[f'latency_b{b}_features'] = median_time(lambda: model.extract_feat(inputs),
-                                                           repeats=repeats)
+            result[f'latency_b{b}_features'] = median_time(
+                lambda inputs=inputs: model.extract_feat(inputs), repeats=repeats)
             for flip in (False, True):
                 model.test_cfg['flip_test'] = flip
-                t = median_time(lambda: model.test_step(data), repeats=repeats)
+                t = median_time(lambda data=data: model.test_step(data), repeats=repeats)
                 key = f'b{b}' + ('_flip' if flip else '')
                 result[f'latency_{key}'] = t
                 result[f'throughput_{key}'] = b / t

@@ -38,7 +38,7 @@ def _rle(cfg: Config) -> None:
 def _mmpose_rle(cfg: Config) -> None:
     head = _head(cfg)
     head.type, head.loss = 'RLEHead', dict(type='RLELoss', use_target_weight=True)
-    head.pop('fc_type', None)
+    head.pop('sigma_init', None)
 
 
 def _loss(**kwargs) -> Callable[[Config], None]:
@@ -49,7 +49,7 @@ def _loss(**kwargs) -> Callable[[Config], None]:
 
 def _official(cfg: Config) -> None:
     _loss(formulation='official')(cfg)
-    _head(cfg).fc_type = 'official'
+    _head(cfg).type = 'mmpose_rle.OfficialRLEHead'
 
 
 def _l1(cfg: Config) -> None:

@@ -109,7 +109,7 @@ def _draw(img: np.ndarray, kps: np.ndarray, rng: np.random.Generator) -> None:
         cv2.line(img, pa, pb, _COLOURS[side], width, cv2.LINE_AA, shift=4)
     head = tuple(int(round(v)) for v in kps[0] * 16)
     cv2.circle(img, head, int(width * 1.8 * 16), (40, 220, 230), -1, cv2.LINE_AA, shift=4)
-    for i, (x, y) in enumerate(kps):
+    for x, y in kps:
         cv2.circle(img, (int(round(x * 16)), int(round(y * 16))), int(width * 0.8 * 16),
                    (250, 250, 250), -1, cv2.LINE_AA, shift=4)
 

@@ -1,20 +1,36 @@
 """Distributed data-parallel training without a GPU (gloo), under MMEngine's Runner.
 
 MMEngine 0.10.7 cannot do this by itself: its ``init_dist`` calls
-``torch.cuda.set_device`` unconditionally, and its ``Runner.wrap_model`` passes
+``torch.cuda.set_device`` for every launcher, and its ``Runner.wrap_model`` passes
 ``device_ids=[LOCAL_RANK]`` to DDP, which modules on the CPU reject.
-:func:`init_cpu_distributed` starts the process group with gloo before the runner
-(which then skips ``init_dist``), and :class:`CPUAwareRunner` wraps CPU models without
-``device_ids``.
+:func:`init_cpu_distributed` starts the process group with gloo before the runner (which
+then skips ``init_dist``), from the environment of the launcher:
+
+========  ================================================================================
+launcher  environment read (MMEngine's names)
+========  ================================================================================
+pytorch   ``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT`` (set by ``torchrun``)
+slurm     ``SLURM_PROCID``, ``SLURM_NTASKS``, ``SLURM_LOCALID``; ``MASTER_ADDR`` if set, else
+          the first host of ``SLURM_NODELIST`` (``scontrol show hostnames``);
+          ``MASTER_PORT`` if set, else 29500
+mpi       ``OMPI_COMM_WORLD_RANK``, ``OMPI_COMM_WORLD_SIZE``, ``OMPI_COMM_WORLD_LOCAL_RANK``;
+          ``MASTER_ADDR`` (required), ``MASTER_PORT`` (else 29500)
+========  ================================================================================
+
+:class:`CPUAwareRunner` wraps CPU models without ``device_ids``.
 """
 import os
+import subprocess
+from typing import Dict, Mapping
 
 import torch
 import torch.distributed as dist
 from mmengine.model import MMDistributedDataParallel
 from mmengine.runner import Runner
 
-__all__ = ['CPUAwareRunner', 'init_cpu_distributed']
+__all__ = ['CPUAwareRunner', 'init_cpu_distributed', 'launcher_environment']
+
+_DEFAULT_PORT = '29500'
 
 
 class CPUAwareRunner(Runner):
@@ -30,15 +46,76 @@ class CPUAwareRunner(Runner):
             find_unused_parameters=self.cfg.get('find_unused_parameters', False))
 
 
-def init_cpu_distributed() -> bool:
-    """Start a gloo process group from ``torchrun``'s environment when there is no GPU.
+def _require(env: Mapping[str, str], names, launcher: str, hint: str) -> None:
+    missing = [n for n in names if n not in env]
+    if missing:
+        raise RuntimeError(f'--launcher {launcher} on a machine without a GPU: the '
+                           f'environment lacks {", ".join(missing)}; {hint}')
+
+
+def _first_slurm_host(node_list: str) -> str:
+    try:
+        out = subprocess.run(['scontrol', 'show', 'hostnames', node_list], check=True,
+                             capture_output=True, text=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError) as err:
+        raise RuntimeError(
+            f'--launcher slurm: cannot resolve the first host of SLURM_NODELIST={node_list!r} '
+            f'with scontrol ({err}); set MASTER_ADDR to it') from err
+    if not out:
+        raise RuntimeError(f'--launcher slurm: scontrol found no host in {node_list!r}; '
+                           'set MASTER_ADDR')
+    return out[0]
+
+
+def launcher_environment(launcher: str, env: Mapping[str, str]) -> Dict[str, str]:
+    """``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT`` of a
+    launcher's processes, from its environment (module docstring's table).
+
+    Raises:
+        RuntimeError: A variable the launcher should have set is missing (the message
+            says what to run instead).
+        ValueError: An unknown launcher.
+    """
+    if launcher == 'pytorch':
+        _require(env, ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'), launcher,
+                 'start the processes with torchrun --nproc_per_node=N tools/train.py '
+                 'CONFIG --launcher pytorch')
+        return dict(RANK=env['RANK'], WORLD_SIZE=env['WORLD_SIZE'],
+                    LOCAL_RANK=env.get('LOCAL_RANK', '0'), MASTER_ADDR=env['MASTER_ADDR'],
+                    MASTER_PORT=env['MASTER_PORT'])
+    if launcher == 'slurm':
+        _require(env, ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST'), launcher,
+                 'start the processes with srun (or use --launcher pytorch with torchrun)')
+        addr = env.get('MASTER_ADDR') or _first_slurm_host(env['SLURM_NODELIST'])
+        return dict(RANK=env['SLURM_PROCID'], WORLD_SIZE=env['SLURM_NTASKS'],
+                    LOCAL_RANK=env.get('SLURM_LOCALID', '0'), MASTER_ADDR=addr,
+                    MASTER_PORT=env.get('MASTER_PORT', _DEFAULT_PORT))
+    if launcher == 'mpi':
+        _require(env, ('OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE', 'MASTER_ADDR'),
+                 launcher, 'start the processes with Open MPI\'s mpirun and export '
+                 'MASTER_ADDR (the first host); or use --launcher pytorch with torchrun')
+        return dict(RANK=env['OMPI_COMM_WORLD_RANK'], WORLD_SIZE=env['OMPI_COMM_WORLD_SIZE'],
+                    LOCAL_RANK=env.get('OMPI_COMM_WORLD_LOCAL_RANK', '0'),
+                    MASTER_ADDR=env['MASTER_ADDR'],
+                    MASTER_PORT=env.get('MASTER_PORT', _DEFAULT_PORT))
+    raise ValueError(f'unknown launcher {launcher!r}; use pytorch, slurm or mpi')
+
+
+def init_cpu_distributed(launcher: str = 'pytorch') -> bool:
+    """Start a gloo process group from the launcher's environment when there is no GPU.
 
     Returns:
-        bool: True when this function started the group (no CUDA and a launcher's
-        ``RANK``/``WORLD_SIZE`` in the environment), False otherwise.
+        bool: True when this function started the group, False when CUDA is available
+        (MMEngine's own ``init_dist`` then applies) or a group already exists.
+
+    Raises:
+        RuntimeError: The launcher's environment is incomplete (see
+            :func:`launcher_environment`).
     """
-    if torch.cuda.is_available() or dist.is_initialized() or 'RANK' not in os.environ:
+    if torch.cuda.is_available() or dist.is_initialized():
         return False
-    dist.init_process_group(backend='gloo', rank=int(os.environ['RANK']),
-                            world_size=int(os.environ['WORLD_SIZE']))
+    env = launcher_environment(launcher, os.environ)
+    os.environ.update(env)
+    dist.init_process_group(backend='gloo', init_method='env://', rank=int(env['RANK']),
+                            world_size=int(env['WORLD_SIZE']))
     return True

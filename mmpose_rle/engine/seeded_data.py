@@ -11,7 +11,7 @@ run's. Here every sample is loaded under its own seed instead:
 
 So the augmentation of every sample is the same whatever the number of workers,
 whether they persist, and whether the run was interrupted and resumed.
-:class:`~mmpose_rle.engine.RandomStateHook` sets the seed to the runner's (restored on
+:class:`~mmpose_rle.engine.StepSeedHook` sets the seed to the runner's (restored on
 resume). ``tools/train.py`` wraps the training data loader automatically.
 """
 import random
@@ -60,7 +60,7 @@ class SeededDataset(Dataset):
 
     Args:
         dataset (dict | Dataset): The wrapped data set or its config.
-        seed (int): Base seed; :class:`RandomStateHook` sets it to the runner's.
+        seed (int): Base seed; :class:`StepSeedHook` sets it to the runner's.
 
     Every other attribute (``metainfo``, ``full_init`` …) is the wrapped data set's.
     """

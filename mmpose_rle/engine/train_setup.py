@@ -36,11 +36,13 @@ def configure_training(cfg: Config,
         amp (str, optional): ``'fp16'`` or ``'bf16'``: train with MMEngine's
             ``AmpOptimWrapper`` in that dtype.
         launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``. Without a GPU
-            the process group is started with gloo; build the runner with
+            the process group is started with gloo from the launcher's environment
+            (:func:`~mmpose_rle.engine.init_cpu_distributed`); build the runner with
             :class:`~mmpose_rle.engine.CPUAwareRunner`, which wraps CPU models right.
-        exact_resume (bool): Seed every training sample by (seed, epoch, index) and keep
-            the random state in checkpoints, so a resumed run equals the uninterrupted
-            one (see :mod:`mmpose_rle.engine.seeded_data`).
+        exact_resume (bool): Seed every training sample by (seed, epoch, index) and every
+            training step by (seed, iteration), so a resumed run equals the uninterrupted
+            one (:mod:`mmpose_rle.engine.seeded_data`,
+            :mod:`mmpose_rle.engine.step_seed_hook`).
 
     :class:`~mmpose_rle.engine.HeadDatasetCheckHook` is always added: a head whose
     ``num_joints`` does not fit the data set fails before the first iteration.
@@ -61,14 +63,14 @@ def configure_training(cfg: Config,
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     if launcher != 'none' and not torch.cuda.is_available():
-        init_cpu_distributed()
+        init_cpu_distributed(launcher)
         cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
 
     add_hook(cfg, 'mmpose_rle.HeadDatasetCheckHook')
     sampler = cfg.train_dataloader.get('sampler', {}).get('type', 'DefaultSampler')
     if exact_resume and sampler.split('.')[-1] not in _NOT_EPOCH_SAMPLERS:
         cfg.train_dataloader = wrap_seeded(cfg.train_dataloader)
-        add_hook(cfg, 'mmpose_rle.RandomStateHook')
+        add_hook(cfg, 'mmpose_rle.StepSeedHook')
     return cfg
 
 

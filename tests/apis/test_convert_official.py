@@ -15,10 +15,13 @@ import torchvision
 from mmengine.config import Config
 from torch import nn
 
-from mmpose_rle.apis.convert_official import (convert_official_state_dict,
-                                              extract_official_state_dict,
-                                              infer_official_architecture, load_strictly,
-                                              official_data_preprocessor)
+from mmpose_rle.apis.convert_official import (
+    convert_official_state_dict,
+    extract_official_state_dict,
+    infer_official_architecture,
+    load_strictly,
+    official_data_preprocessor,
+)
 from mmpose_rle.apis.onnx_export import build_model
 from tests.helpers import ROOT, randomise_, run_tool
 
@@ -152,7 +155,7 @@ def _ours(model: nn.Module, bgr: np.ndarray):
                  data_samples=samples))
         feats = model.extract_feat(data['inputs'])
         preds = model.head.predict(feats, samples, test_cfg={})
-        sigma = model.head._predict_outputs(feats)[..., 2:]
+        sigma = model.head.predict_outputs(feats).sigma
     return data['inputs'], preds, sigma
 
 
@@ -223,7 +226,7 @@ def test_clear_errors_for_other_checkpoints(official_r50):
         convert_official_state_dict({**raw, 'head_extra.weight': torch.zeros(1)})
     with pytest.raises(ValueError, match='not a state dict'):
         extract_official_state_dict({'epoch': 3, 'cfg': 'x'})
-    model = build_model(OFFICIAL_CONFIG, cfg_options={'model.head.fc_type': 'mmpose'})
+    model = build_model(OFFICIAL_CONFIG, cfg_options={'model.head.type': 'mmpose_rle.RLEHead'})
     with pytest.raises(ValueError, match=r'missing \[.head.fc.weight'):
         load_strictly(model, convert_official_state_dict(raw))
 

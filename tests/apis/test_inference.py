@@ -7,7 +7,8 @@ from mmpose_rle.apis import draw_sigma_ellipses, sigmas_in_image
 
 
 def test_sigmas_in_image_scale_with_the_crop():
-    sample = PoseDataSample(metainfo=dict(input_size=(64, 128), input_scale=np.array([[32., 512.]])))
+    sample = PoseDataSample(metainfo=dict(input_size=(64, 128),
+                                          input_scale=np.array([[32., 512.]])))
     sample.pred_instances = InstanceData(keypoint_sigmas=np.array([[[2.0, 4.0]]]))
     np.testing.assert_allclose(sigmas_in_image(sample), [[[2.0 / 64 * 32, 4.0 / 128 * 512]]])
 

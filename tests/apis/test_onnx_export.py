@@ -7,8 +7,14 @@ import pytest
 import torch
 from mmpose.structures import PoseDataSample
 
-from mmpose_rle.apis.onnx_export import (OnnxMismatchError, build_model, export_onnx,
-                                         reference_outputs, run_onnx, verify_onnx)
+from mmpose_rle.apis.onnx_export import (
+    OnnxMismatchError,
+    build_model,
+    export_onnx,
+    reference_outputs,
+    run_onnx,
+    verify_onnx,
+)
 from tests.helpers import ROOT, randomise_, run_tool
 
 R50 = (ROOT / 'configs/body_2d_keypoint/topdown_regression/coco/'
@@ -23,10 +29,10 @@ def _crops(batch: int, h: int = 256, w: int = 192, seed: int = 1) -> torch.Tenso
     return (levels + torch.rand(batch, 3, h, w, generator=gen) * 55).clamp(0, 255)
 
 
-@pytest.fixture(scope='module', params=['mmpose', 'official'])
+@pytest.fixture(scope='module', params=['RLEHead', 'OfficialRLEHead'])
 def exported(request, tmp_path_factory):
     """The R50 COCO model (no pretrained download) with a randomised head, exported."""
-    model = build_model(R50, cfg_options={'model.head.fc_type': request.param})
+    model = build_model(R50, cfg_options={'model.head.type': 'mmpose_rle.' + request.param})
     randomise_(model.head, std=0.1, seed=3)
     path = export_onnx(model, tmp_path_factory.mktemp('onnx') / 'rle.onnx', batch_size=1)
     return model, path
@@ -37,10 +43,11 @@ def test_onnxruntime_matches_pytorch_and_mmpose_predict(exported):
     images = _crops(2)
     got = run_onnx(path, images.numpy())
     assert got['coords'].shape == (2, 17, 2) and got['sigmas'].shape == (2, 17, 2)
-    assert got['scores'].shape == (2, 17)
+    assert got['scores'].shape == (2, 17) and got['rms'].shape == (2, 17, 2)
     size = np.array([192, 256], np.float32)
     ref = reference_outputs(model, images)
     assert np.abs((got['coords'] - ref['coords']) / size).max() <= 1e-4
+    assert np.abs((got['rms'] - ref['rms']) / size).max() <= 1e-4
     assert np.abs(got['sigmas'] - ref['sigmas']).max() <= 1e-4
     assert np.abs(got['scores'] - ref['scores']).max() <= 1e-4
     np.testing.assert_allclose(got['scores'], 1 - got['sigmas'].mean(-1), atol=1e-6)
@@ -57,8 +64,10 @@ def test_onnxruntime_matches_pytorch_and_mmpose_predict(exported):
     np.testing.assert_allclose(got['coords'], keypoints, atol=1e-4 * 256)
     np.testing.assert_allclose(got['scores'], np.concatenate([p.keypoint_scores for p in preds]),
                                atol=1e-4)
+    np.testing.assert_allclose(got['rms'], np.concatenate([p.keypoint_sigmas for p in preds]),
+                               atol=1e-4 * 256)
     diffs = verify_onnx(model, path, images=images)
-    assert set(diffs) == {'coords', 'sigmas', 'scores'} and max(diffs.values()) <= 1e-4
+    assert set(diffs) == {'coords', 'sigmas', 'scores', 'rms'} and max(diffs.values()) <= 1e-4
 
 
 def test_graph_has_a_dynamic_batch_no_flow_and_metadata(exported):
@@ -67,7 +76,7 @@ def test_graph_has_a_dynamic_batch_no_flow_and_metadata(exported):
     onnx.checker.check_model(proto)
     dims = proto.graph.input[0].type.tensor_type.shape.dim
     assert dims[0].dim_param == 'batch' and [d.dim_value for d in dims[1:]] == [3, 256, 192]
-    assert [o.name for o in proto.graph.output] == ['coords', 'sigmas', 'scores']
+    assert [o.name for o in proto.graph.output] == ['coords', 'sigmas', 'scores', 'rms']
     ops = {n.op_type for n in proto.graph.node}
     assert 'Tanh' not in ops and 'Exp' not in ops  # the flow's couplings are not in it
     meta = {p.key: p.value for p in proto.metadata_props}
@@ -81,7 +90,7 @@ def test_graph_has_a_dynamic_batch_no_flow_and_metadata(exported):
 
 def test_verify_fails_for_another_model(exported):
     model, path = exported
-    fc = model.head.fc_coord if model.head.fc_type == 'official' else model.head.fc
+    fc = getattr(model.head, 'fc_coord', None) or model.head.fc
     with torch.no_grad():
         fc.bias[0] += 1e-3  # one coordinate moves by 1e-3 of the input width
     try:
@@ -96,7 +105,7 @@ def test_verify_fails_for_another_model(exported):
 def test_export_rejects_a_model_without_an_rle_head():
     model = build_model(R50)
     model.head = torch.nn.Linear(2, 2)
-    with pytest.raises(TypeError, match='mmpose_rle.RLEHead'):
+    with pytest.raises(TypeError, match='RLE family'):
         export_onnx(model, '/nonexistent/x.onnx')
 
 
@@ -111,8 +120,8 @@ def test_cli_exports_a_checkpoint_and_prints_the_differences(tmp_path):
                      str(out), '--batch', '2', '--cfg-options', *R18_OPTIONS])
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith('onnxruntime vs'))
     assert 'batch 3' in line and line.endswith('OK')
-    diffs = dict(re.findall(r'(coords|sigmas|scores) ([0-9.e+-]+)', line))
-    assert set(diffs) == {'coords', 'sigmas', 'scores'}
+    diffs = dict(re.findall(r'(coords|sigmas|scores|rms) ([0-9.e+-]+)', line))
+    assert set(diffs) == {'coords', 'sigmas', 'scores', 'rms'}
     assert all(float(v) <= 1e-4 for v in diffs.values())
     # the file holds the checkpoint's weights
     images = _crops(2, seed=7)

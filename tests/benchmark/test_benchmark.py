@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
-from mmpose_rle.benchmark import (calibration, interleaved_times, make_variant, markdown,
-                                  median_iter_time, ratio_stats, summarise)
+from mmpose_rle.benchmark import (
+    calibration,
+    interleaved_times,
+    make_variant,
+    markdown,
+    median_iter_time,
+    ratio_stats,
+    summarise,
+)
 from tests.helpers import QUICKSTART_CONFIG, TINY_OPTIONS, run_tool
 
 
@@ -33,7 +40,8 @@ def test_variants_swap_only_head_neck_and_target(base, name, head, encoder):
 def test_variant_losses(base):
     assert make_variant(base, 'reparam').model.head.loss.design == 'reparam'
     official = make_variant(base, 'official').model.head
-    assert official.fc_type == 'official' and official.loss.formulation == 'official'
+    assert official.type == 'mmpose_rle.OfficialRLEHead'
+    assert official.loss.formulation == 'official'
     with pytest.raises(ValueError, match='unknown variant'):
         make_variant(base, 'nope')
 

@@ -4,8 +4,7 @@ import json
 import numpy as np
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 
-from mmpose_rle.datasets import (FLIP_PAIRS, KEYPOINTS, SyntheticFigures,
-                                 generate_synthetic_figures)
+from mmpose_rle.datasets import FLIP_PAIRS, KEYPOINTS, SyntheticFigures, generate_synthetic_figures
 
 PARAMS = SyntheticFigures(num_train=6, num_val=2, image_size=96, seed=3)
 

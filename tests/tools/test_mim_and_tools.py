@@ -61,3 +61,22 @@ def test_tools_test_and_demo_from_repo(tiny_figures, tmp_path):
                                     'left_ankle', 'right_ankle']
     assert all(float(r[4]) > 0 and float(r[5]) > 0 for r in rows)
     assert drawing.stat().st_size > 0
+
+
+def test_benchmark_trains_from_an_installed_wheel(installed_wheel, tiny_figures, tmp_path):
+    """The benchmark's training runs `python -m mmpose_rle.cli.train`, which the wheel
+    carries: nothing of the repository is needed."""
+    script = (
+        'import mmpose_rle, sys\n'
+        'from mmengine.config import Config\n'
+        'from mmpose_rle.benchmark import train_variant\n'
+        'assert mmpose_rle.__file__.startswith(sys.argv[1]), mmpose_rle.__file__\n'
+        'cfg = Config.fromfile(sys.argv[2])\n'
+        'cfg.merge_from_dict({"train_dataloader.batch_size": 8})\n'
+        'out = train_variant(cfg, sys.argv[3], seed=0, epochs=1)\n'
+        'print("trained", out["checkpoint"])\n')
+    config = installed_wheel / 'mmpose_rle/.mim/configs/quickstart/rle_res18_synthetic-64x64.py'
+    proc = run_tool(['-c', script, str(installed_wheel), str(config), str(tmp_path / 'work')],
+                    env={'PYTHONPATH': str(installed_wheel),
+                         'MMPOSE_RLE_DATA_ROOT': str(tiny_figures)}, cwd=tmp_path)
+    assert (tmp_path / 'work' / 'epoch_1.pth').exists() and 'trained' in proc.stdout

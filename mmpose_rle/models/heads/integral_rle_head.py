@@ -7,7 +7,7 @@ SimpleBaseline deconvolutions of :class:`mmpose.models.heads.HeatmapHead` and th
 softmax / linear expectation of :class:`mmpose.models.heads.IntegralRegressionHead` — and
 adds a σ branch, so that its output is the same ``(B, K, 4)`` as
 :class:`~mmpose_rle.models.heads.RLEHead`'s and the RLE loss, decoding, flip test and
-``keypoint_sigmas`` are inherited unchanged.
+``keypoint_sigmas`` are :class:`~mmpose_rle.models.heads.BaseRLEHead`'s.
 
 Maths, for the last backbone feature map ``F`` of shape ``(B, C, h, w)``:
 
@@ -40,13 +40,15 @@ The output is ``(B, K, 4) = (μ̂_x, μ̂_y, σ_logit_x, σ_logit_y)``.
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
-from mmpose.models.heads import HeatmapHead, IntegralRegressionHead
+from mmpose.models.heads import HeatmapHead
 from mmpose.models.necks import GlobalAveragePooling
 from mmpose.utils.typing import ConfigType, OptConfigType
 from torch import Tensor, nn
 
 from mmpose_rle.registry import MODELS
-from .rle_head import RLEHead
+
+from ..utils import cell_grid, soft_argmax, spatial_log_softmax
+from .base_rle_head import BaseRLEHead
 
 __all__ = ['IntegralRLEHead', 'SIGMA_SOURCES']
 
@@ -56,7 +58,7 @@ OptIntSeq = Optional[Sequence[int]]
 
 
 @MODELS.register_module()
-class IntegralRLEHead(RLEHead):
+class IntegralRLEHead(BaseRLEHead):
     """Soft-argmax (integral) regression head trained with RLE.
 
     Deconvolutions (SimpleBaseline) on the spatial backbone features, a ``1×1`` conv to
@@ -65,10 +67,9 @@ class IntegralRLEHead(RLEHead):
     for the equations). Use it **without** the ``GlobalAveragePooling`` neck
     (``neck=None``): it needs the feature map.
 
-    Only :meth:`__init__` and :meth:`forward` differ from :class:`RLEHead`: the loss
-    (``loss_kpt``, ``acc_pose``), the decoding with a ``RegressionLabel`` codec, the
-    flip test (``flip_coordinates`` on the averaged outputs) and ``keypoint_sigmas``
-    are :class:`RLEHead`'s.
+    Only the layers and :meth:`forward` are its own: the loss (``loss_kpt``,
+    ``acc_pose``), the decoding with a ``RegressionLabel`` codec, the flip test and
+    ``keypoint_sigmas`` are :class:`BaseRLEHead`'s.
 
     The deconvolutions and the final conv live in ``simplebaseline_head``, a
     :class:`mmpose.models.heads.HeatmapHead`, with the parameter names of MMPose's
@@ -103,6 +104,7 @@ class IntegralRLEHead(RLEHead):
             Default: ``'backbone'``.
         loss (dict): Loss config. Default: ``mmpose_rle.RLELoss`` with target weights.
         decoder (dict, optional): Codec config, usually ``RegressionLabel``.
+        sigma_init (float, optional): Initial ``σ̂`` (:class:`BaseRLEHead`). Default: None.
         init_cfg (dict, optional): Initialisation of the head; default ``Normal(std=0.01)``
             on ``Linear`` layers (σ branch), while ``simplebaseline_head`` keeps
             MMPose's ``HeatmapHead`` default (``Normal(std=0.001)`` on convs, BN ``1``),
@@ -127,6 +129,7 @@ class IntegralRLEHead(RLEHead):
                  loss: ConfigType = dict(
                      type='mmpose_rle.RLELoss', use_target_weight=True),
                  decoder: OptConfigType = None,
+                 sigma_init: Optional[float] = None,
                  init_cfg: OptConfigType = None):
         if not isinstance(in_channels, int):
             raise ValueError('IntegralRLEHead: in_channels must be an int (one feature '
@@ -139,10 +142,9 @@ class IntegralRLEHead(RLEHead):
         if len(in_featuremap_size) != 2:
             raise ValueError('IntegralRLEHead: in_featuremap_size must be (w, h), got '
                              f'{in_featuremap_size!r}')
-        super().__init__(in_channels, num_joints, loss=loss, decoder=decoder,
+        super().__init__(num_joints, loss=loss, decoder=decoder, sigma_init=sigma_init,
                          init_cfg=init_cfg)
-        del self.fc  # RLEHead's C → K·4 layer; replaced by the integral readout
-        self.fc_type = 'integral'
+        self.in_channels = in_channels
         self.in_featuremap_size = tuple(int(s) for s in in_featuremap_size)
         self.beta = float(beta)
         self.grid_offset = float(grid_offset)
@@ -171,10 +173,8 @@ class IntegralRLEHead(RLEHead):
         self.heatmap_size = tuple(s * 2**num_deconv for s in self.in_featuremap_size)
 
         W, H = self.heatmap_size
-        grid_x = (torch.arange(W, dtype=torch.float32) + self.grid_offset) / W
-        grid_y = (torch.arange(H, dtype=torch.float32) + self.grid_offset) / H
-        self.register_buffer('grid_x', grid_x.reshape(1, 1, 1, W), persistent=False)
-        self.register_buffer('grid_y', grid_y.reshape(1, 1, H, 1), persistent=False)
+        self.register_buffer('grid_x', cell_grid(W, self.grid_offset), persistent=False)
+        self.register_buffer('grid_y', cell_grid(H, self.grid_offset), persistent=False)
 
         self.gap = GlobalAveragePooling()
         sigma_channels = in_channels if sigma_source == 'backbone' else feat_channels
@@ -206,8 +206,11 @@ class IntegralRLEHead(RLEHead):
     def get_heatmaps(self, feats: Tuple[Tensor]) -> Tensor:
         """Normalised heatmaps ``P = softmax(β Z)`` over space, shape ``(B, K, H, W)``."""
         logits, _ = self._heatmaps(feats)
-        # MMPose's helper (it does not use the instance)
-        return IntegralRegressionHead._flat_softmax(self, logits * self.beta)
+        return spatial_log_softmax(logits, self.beta).exp()
+
+    def sigma_bias(self) -> Tensor:
+        """``fc_sigma.bias`` as ``(K, 2)``."""
+        return self.fc_sigma.bias.view(self.num_joints, 2)
 
     def forward(self, feats: Tuple[Tensor]) -> Tensor:
         """Raw outputs ``(B, K, 4)``: soft-argmax coordinates and σ logits.
@@ -222,14 +225,11 @@ class IntegralRLEHead(RLEHead):
             precision, as :meth:`RLEHead.forward`.
         """
         logits, features = self._heatmaps(feats)
-        heatmaps = IntegralRegressionHead._flat_softmax(self, logits * self.beta)
-        expectation = IntegralRegressionHead._linear_expectation
-        coords = torch.cat([expectation(self, heatmaps, self.grid_x),
-                            expectation(self, heatmaps, self.grid_y)], dim=-1)  # (B, K, 2)
+        heatmaps = spatial_log_softmax(logits.float(), self.beta).exp()
+        coords = soft_argmax(heatmaps, self.grid_x, self.grid_y)  # (B, K, 2)
         pooled = self.gap(feats[-1] if self.sigma_source == 'backbone' else features)
         sigma = self.fc_sigma(pooled).reshape(-1, self.num_joints, 2)
-        out = torch.cat([coords.to(sigma.dtype), sigma], dim=-1)
-        return out.float() if out.dtype in (torch.float16, torch.bfloat16) else out
+        return self.full_precision(torch.cat([coords.to(sigma.dtype), sigma], dim=-1))
 
     def _heatmap_head_keys_pre_hook(self, state_dict: dict, prefix: str, *args,
                                     **kwargs) -> None:

@@ -41,9 +41,13 @@ their constants and in how often each term is counted.
   The official code has no Gaussian ``Q``; here it is the same as ``'mmpose'``'s.
 * ``'exact'`` (ours): the true negative log-likelihood, each term counted once::
 
-      L = Σ_c [log σ̂_c + q(x̄_c)] − log G_φ(x̄),   q = log 2 + |·| or ½ log 2π + (·)²/2
+      L = Σ_c [log σ̂_c + q(x̄_c)] − log G_φ(x̄) + log Z_φ,   q = log 2 + |·| or ½ log 2π + (·)²/2
 
-  (``q`` absent for ``'reparam'``). In the ``'basic'`` design ``q`` is evaluated at
+  (``q`` absent for ``'reparam'``). ``Z_φ = ∫ Q G_φ`` normalises the residual design's
+  density ``Q·G_φ`` (the paper leaves it out; it depends on the flow's parameters); it is
+  estimated by quasi-Monte Carlo with ``normaliser_points`` nodes of ``Q``
+  (:mod:`~mmpose_rle.models.losses.quadrature`), so ``exp(−L)`` integrates to 1 over the
+  label for every design. In the ``'basic'`` design ``q`` is evaluated at
   ``(f_φ⁻¹(μ_g) − μ̂) / σ̂`` and ``log G_φ`` is replaced by ``log |det ∂f_φ⁻¹/∂μ_g|``;
   ``'mmpose'`` and ``'official'`` keep their counting there too.
 
@@ -55,13 +59,18 @@ Shapes: ``pred``, ``sigma``, ``target``: ``(N, K, D)``; ``target_weight``: ``(N,
 log-*density*, so negative values are normal.
 """
 import math
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
 
 from mmpose_rle.registry import MODELS
+
+from .bounded_terms import NO_BOUND, bounded_terms, clip_to_box
+from .predictive import unscented_push
+from .quadrature import log_normaliser, qmc_nodes, weighted_rms
 from .sanitize import check_finite_outputs, mask_non_finite_labels
+from .term_spec import TermSpec, term_spec
 
 __all__ = ['RLELoss', 'DESIGNS', 'FORMULATIONS', 'Q_DISTRIBUTIONS']
 
@@ -72,6 +81,7 @@ Q_DISTRIBUTIONS = ('laplace', 'gaussian')
 _LOG_2 = math.log(2.0)
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 _EPS = 1e-9  # the references' epsilon in the normalisation
+_RMS_POINTS = 16384
 
 
 def _check_choice(name: str, value: str, choices: tuple) -> None:
@@ -97,24 +107,32 @@ class RLELoss(nn.Module):
             docstring). Default: ``'mmpose'``.
         flow (dict): Config of the flow, built in ``mmpose_rle``'s registry. Default:
             ``dict(type='mmpose_rle.RealNVP')``.
-        sigma_min (float, optional): Floor of ``σ̂`` (a fraction of the input size).
-            Default: 1e-3.
-        max_flow_input (float, optional): The flow sees ``x̄`` clipped to
-            ``±max_flow_input``; it is never trained that far out. Default: 20.
+        sigma_min (float, optional): Floor ``σ_min`` of ``σ̂`` (a fraction of the input
+            size). Default: 1e-3.
+        max_flow_input (float, optional): Bound ``B`` of ``|x̄_c|``. Default: 20.
+        normaliser_points (int): Quasi-Monte Carlo nodes of ``log Z_φ`` (``'exact'``
+            formulation, residual design). Default: 4096.
 
-    Robustness (ours; ``None`` disables each bound and gives the references' unbounded
-    maths): with the two bounds the gradients stay bounded whatever the error — the
-    Laplace term's is at most ``1/sigma_min`` per coordinate, the flow term is evaluated
-    on ``x̄`` clipped to ``±max_flow_input`` and stops growing there (the ``Q`` term
-    keeps pulling ``μ̂`` towards the label), and σ̂ cannot collapse (MMPose's loss gives
-    4e20 at a σ logit of −30).
-    Ordinary inputs (σ̂ ≥ 1e-3, ``|x̄| ≤ 20``) are untouched, so the loss stays
-    bit-identical to MMPose's there. A Gaussian ``Q`` still grows quadratically with
-    the error: prefer the Laplace for noisy labels.
+    Robustness (ours): a keypoint with ``σ̂ ≥ sigma_min`` and every ``|x̄_c| ≤
+    max_flow_input`` is *ordinary* and computed with the references' operations, so on
+    such inputs the loss and its gradients are bit-identical to MMPose's. Any other
+    keypoint gets the bounded continuation of
+    :mod:`~mmpose_rle.models.losses.bounded_terms`: its value is the loss at
+    ``max(σ̂, σ_min)`` with ``−log Q`` and ``−log G_φ`` continued linearly beyond
+    ``|x̄_c| = B``; its gradients have the signs of the unbounded loss's (``μ̂`` pulled
+    toward the label, ``σ̂`` pushed up when the error is large for it and down when small)
+    and are bounded by constants of the flow and the bounds alone, whatever the error and
+    ``σ̂``: ``|∂L/∂μ̂_c| ≤ (κ ρ'_max + D β G_B) / σ_min`` and ``|∂L/∂ℓ_c| ≤ a_nf + a_q +
+    B (κ ρ'_max + D β G_B)`` per keypoint, ``ℓ`` the σ logit (that module gives the
+    terms). ``None`` disables a bound; with both disabled the loss is the references'
+    unbounded maths (MMPose's gives 4e20 at a σ logit of −30).
     Targets or weights that are NaN or inf are masked with a warning naming them
     (:func:`~mmpose_rle.models.losses.sanitize.mask_non_finite_labels`); non-finite
     network outputs raise ``FloatingPointError``. The loss is computed in float32 (or
     float64) with autocast off, so mixed-precision training keeps the flow accurate.
+
+    Besides the loss, :meth:`predictive` turns ``(μ̂, σ̂)`` into the point prediction and
+    the predictive RMS error per coordinate, for every design.
     """
 
     def __init__(self,
@@ -126,7 +144,8 @@ class RLELoss(nn.Module):
                  formulation: str = 'mmpose',
                  flow: dict = dict(type='mmpose_rle.RealNVP'),
                  sigma_min: Optional[float] = 1e-3,
-                 max_flow_input: Optional[float] = 20.0) -> None:
+                 max_flow_input: Optional[float] = 20.0,
+                 normaliser_points: int = 4096) -> None:
         super().__init__()
         if design is None:
             design = 'reparam' if residual is False else 'residual'
@@ -137,6 +156,10 @@ class RLELoss(nn.Module):
         _check_choice('design', design, DESIGNS)
         _check_choice('formulation', formulation, FORMULATIONS)
         _check_choice('q_distribution', q_distribution, Q_DISTRIBUTIONS)
+        if sigma_min is not None and not 0 < sigma_min < 1:
+            raise ValueError(f'RLELoss: sigma_min must lie in (0, 1), got {sigma_min!r}')
+        if max_flow_input is not None and not max_flow_input > 0:
+            raise ValueError(f'RLELoss: max_flow_input must be positive, got {max_flow_input!r}')
         self.use_target_weight = use_target_weight
         self.size_average = size_average
         self.design = design
@@ -146,25 +169,37 @@ class RLELoss(nn.Module):
         self.flow_model = MODELS.build(flow)
         self.sigma_min = sigma_min
         self.max_flow_input = max_flow_input
+        self.spec: TermSpec = term_spec(design, q_distribution, formulation, self.flow_model.dim)
+        self.normalised = formulation == 'exact' and design == 'residual'
+        if self.normalised:
+            self.register_buffer('normaliser_nodes',
+                                 qmc_nodes(self.flow_model.dim, q_distribution,
+                                           normaliser_points), persistent=False)
+        self._rms_cache: Optional[Tuple[torch.device, torch.dtype, Tensor]] = None
+        self.register_load_state_dict_post_hook(lambda module, keys: module.clear_cache())
 
     def extra_repr(self) -> str:
         return (f'design={self.design!r}, formulation={self.formulation!r}, '
                 f'q_distribution={self.q_distribution!r}, '
                 f'use_target_weight={self.use_target_weight}')
 
-    def _neg_log_q(self, residual: Tensor, sigma: Tensor) -> Tensor:
+    def _neg_log_q(self, residual: Tensor, sigma: Tensor, error: Optional[Tensor]) -> Tensor:
         """``−log Q`` term per coordinate, including its normaliser (module docstring).
 
         Args:
             residual (Tensor): ``μ̂ − μ_g`` (or ``z_g − μ̂`` in the basic design),
                 shape ``(N, K, D)``.
             sigma (Tensor): ``σ̂ ∈ (0, 1)``, shape ``(N, K, D)``.
+            error (Tensor, optional): ``residual / (σ̂ + 1e-9)`` when already computed
+                (MMPose computes it once for the flow and ``Q``, which fixes the rounding of
+                the gradients).
         """
         laplace = self.q_distribution == 'laplace'
         if self.formulation == 'official' and laplace:
             return (torch.log(sigma * math.sqrt(2 * math.pi)) +
                     torch.abs(residual) / (math.sqrt(2) * sigma + _EPS))
-        error = residual / (sigma + _EPS)
+        if error is None:
+            error = residual / (sigma + _EPS)
         if self.formulation == 'exact':
             return _LOG_2 + torch.abs(error) if laplace else _LOG_SQRT_2PI + 0.5 * error**2
         if laplace:
@@ -228,83 +263,184 @@ class RLELoss(nn.Module):
               target: Tensor) -> Tuple[Tensor, Optional[Tensor]]:
         """The unweighted per-coordinate terms of the loss (module docstring).
 
+        Ordinary keypoints (``σ̂ ≥ sigma_min``, ``|x̄_c| ≤ max_flow_input``) are computed
+        with the references' operations, the others with
+        :func:`~mmpose_rle.models.losses.bounded_terms.bounded_terms`.
+
         Args:
             pred (Tensor): ``μ̂``, shape ``(N, K, D)``.
             sigma (Tensor): σ logits, shape ``(N, K, D)``.
             target (Tensor): ``μ_g``, shape ``(N, K, D)``.
 
         Returns:
-            tuple: the flow part ``log σ̂_c − log G_φ`` (``− log G_φ / D`` in the
-            ``'exact'`` formulation) and the ``−log Q`` part (``None`` for
-            ``'reparam'``), both of shape ``(N, K, D)``. Their sum over ``c`` is the
+            tuple: the flow part ``log σ̂_c − β log G_φ`` and the ``−log Q`` part (``None``
+            for ``'reparam'``), both of shape ``(N, K, D)``. Their sum over ``c`` is the
             per-keypoint loss.
         """
         N, K, D = pred.shape
-        sigma = sigma.sigmoid()
-        if self.sigma_min:
-            sigma = sigma.clamp_min(self.sigma_min)
-        flow = self.flow_model
+        z_gt = log_det = None
         if self.design == 'basic':
-            z_gt, log_det = flow.inverse(target.reshape(-1, D))
-            log_flow = log_det.reshape(N, K, 1)  # log|det ∂f⁻¹/∂μ_g|
-            residual = z_gt.reshape(N, K, D) - pred
+            z_gt, log_det = self.flow_model.inverse(target.reshape(-1, D))
+            z_gt, log_det = z_gt.reshape(N, K, D), log_det.reshape(N, K, 1)
+        base = target if z_gt is None else z_gt
+        ordinary = self._ordinary(pred, sigma, base, target)
+        if ordinary is None or bool(ordinary.all()):
+            nf_loss, q_loss = self._reference_terms(pred, sigma, target, z_gt, log_det)
+        else:
+            keep = ordinary[..., None]
+            nf_loss, q_loss = self._reference_terms(
+                torch.where(keep, pred, base.detach()),
+                torch.where(keep, sigma, torch.zeros_like(sigma)), target, z_gt, log_det)
+            idx = (~ordinary).nonzero(as_tuple=True)
+            if z_gt is None:
+                nf_b, q_b = bounded_terms(self.spec, pred[idx] - target[idx], sigma[idx],
+                                          self.sigma_min, self.max_flow_input,
+                                          flow=self.flow_model)
+            else:  # the flow sees the label, brought into the box around the crop
+                z_b, log_det_b = self.flow_model.inverse(self._label_in_box(target[idx]))
+                nf_b, q_b = bounded_terms(self.spec, z_b - pred[idx], sigma[idx],
+                                          self.sigma_min, self.max_flow_input)
+                nf_b = nf_b - self.spec.beta * log_det_b[:, None]
+            nf_loss = nf_loss.index_put(idx, nf_b)
+            q_loss = None if q_loss is None else q_loss.index_put(idx, q_b)
+        if self.normalised:
+            nf_loss = nf_loss + self.spec.beta * log_normaliser(self.flow_model,
+                                                                self.normaliser_nodes)
+        return nf_loss, q_loss
+
+    def _ordinary(self, pred: Tensor, sigma: Tensor, base: Tensor,
+                  target: Tensor) -> Optional[Tensor]:
+        """``(N, K)``: keypoints inside both bounds (and, in the basic design, with the
+        label in the box :meth:`_label_in_box`); None when both bounds are off."""
+        if not self.sigma_min and not self.max_flow_input:
+            return None
+        with torch.no_grad():
+            sigma = sigma.sigmoid()
+            ok = torch.ones(pred.shape[:2], dtype=torch.bool, device=pred.device)
+            if self.sigma_min:
+                ok &= (sigma >= self.sigma_min).all(-1)
+            if self.max_flow_input:
+                residual = pred - base if self.design != 'basic' else base - pred
+                ok &= ((residual / (sigma + _EPS)).abs() <= self.max_flow_input).all(-1)
+                if self.design == 'basic':
+                    ok &= ((target - 0.5).abs() <= self.max_flow_input).all(-1)
+        return ok
+
+    def _label_in_box(self, target: Tensor) -> Tensor:
+        """Labels ``(M, D)`` moved onto the box ``|μ_g,c − 0.5| ≤ B`` along their ray from
+        the crop's centre when outside it (the basic design's flow input), so that the
+        flow's parameters never see a label far outside the crop."""
+        bound = self.max_flow_input or NO_BOUND
+        return clip_to_box(target - 0.5, torch.zeros_like(target), bound)[1] + 0.5
+
+    def _reference_terms(self, pred: Tensor, sigma: Tensor, target: Tensor,
+                         z_gt: Optional[Tensor],
+                         log_det: Optional[Tensor]) -> Tuple[Tensor, Optional[Tensor]]:
+        """The references' operations (MMPose's ``RLELoss.forward`` for ``'mmpose'``)."""
+        N, K, D = pred.shape
+        sigma = sigma.sigmoid()
+        error = None
+        if z_gt is not None:
+            log_flow = log_det  # log|det ∂f⁻¹/∂μ_g|
+            residual = z_gt - pred
         else:
             residual = pred - target
             eps = 0.0 if self.formulation == 'official' else _EPS
-            error = self._clip(residual / (sigma + eps), self.max_flow_input)
-            log_flow = flow.log_prob(error.reshape(-1, D)).reshape(N, K, 1)
+            error = residual / (sigma + eps)
+            log_flow = self.flow_model.log_prob(error.reshape(-1, D)).reshape(N, K, 1)
 
         if self.formulation == 'exact':
             log_flow = log_flow / D  # counted once after the sum over coordinates
         nf_loss = torch.log(sigma) - log_flow
-        q_loss = None if self.design == 'reparam' else self._neg_log_q(residual, sigma)
-        return nf_loss, q_loss
+        if self.design == 'reparam':
+            return nf_loss, None
+        return nf_loss, self._neg_log_q(residual, sigma,
+                                        None if self.formulation == 'official' else error)
 
-    @staticmethod
-    def _clip(x: Tensor, bound: Optional[float]) -> Tensor:
-        return x.clamp(-bound, bound) if bound else x
+    @property
+    def q_std(self) -> float:
+        """Standard deviation of the unit ``Q`` per coordinate: √2 (Laplace of scale 1),
+        2 (the official Laplace, scale √2) or 1 (Gaussian)."""
+        if self.q_distribution == 'gaussian':
+            return 1.0
+        return 2.0 if self.formulation == 'official' else math.sqrt(2)
+
+    def train(self, mode: bool = True) -> 'RLELoss':
+        """Switch the mode; a change of mode drops the cached :meth:`residual_rms`."""
+        if mode != self.training:
+            self.clear_cache()
+        return super().train(mode)
+
+    def clear_cache(self) -> None:
+        """Drop the cached :meth:`residual_rms` (done on ``train()`` and on loading a state
+        dict; call it after changing the flow's weights by hand)."""
+        self._rms_cache = None
 
     @torch.no_grad()
-    def residual_rms(self, num_samples: int = 16384) -> Tensor:
+    def residual_rms(self) -> Tensor:
         """Root mean square ``s_c`` of the normalised residual ``x̄`` under the model.
 
         σ̂ is only a relative scale: the flow can widen or narrow the residual density,
-        so the predicted error of coordinate ``c`` has RMS ``σ̂_c · s_c``. With samples
-        ``x ~ G_φ`` (the flow's density), self-normalised importance sampling gives::
+        so the predicted error of coordinate ``c`` has RMS ``σ̂_c · s_c``. By importance
+        sampling from ``G_φ`` (:func:`~mmpose_rle.models.losses.quadrature.weighted_rms`,
+        16384 quasi-random nodes)::
 
             s_c² = Σ w(x) x_c² / Σ w(x),   w = Q(x) ('residual'),  w = 1 ('reparam')
 
         where ``Q`` is the unit Laplace (scale ``√2`` in the ``'official'`` formulation) or
-        Gaussian. For ``'basic'`` the flow acts on coordinates and ``s = 1``. The draw
-        is seeded, and the result is cached until the flow's weights change.
+        Gaussian. For ``'basic'`` the flow acts on coordinates and ``s = 1`` (see
+        :meth:`predictive`). The result is cached while the module stays in eval mode.
 
         Returns:
             Tensor: ``s`` of shape ``(D,)`` on the flow's device.
         """
-        flow = self.flow_model
-        params = list(flow.parameters())
-        key = (self.design, num_samples, params[0].device,
-               tuple((p.data_ptr(), p._version) for p in params))
-        cached = getattr(self, '_rms_cache', None)
-        if cached is not None and cached[0] == key:
-            return cached[1]
+        param = next(self.flow_model.parameters())
+        cached = self._rms_cache
+        if cached is not None and cached[:2] == (param.device, param.dtype) \
+                and not self.training:
+            return cached[2]
+        dim = self.flow_model.dim
         if self.design == 'basic':
-            rms = params[0].new_ones(flow.dim)
+            rms = param.new_ones(dim)
         else:
-            gen = torch.Generator().manual_seed(0)
-            z = torch.randn(num_samples, flow.dim, generator=gen)
-            x = flow(z.to(params[0]))[0]
-            if self.design == 'reparam':
-                log_w = x.new_zeros(num_samples)
-            elif self.q_distribution == 'laplace':
-                b = math.sqrt(2) if self.formulation == 'official' else 1.0
-                log_w = -x.abs().sum(1) / b
-            else:
-                log_w = -0.5 * (x**2).sum(1)
-            w = torch.softmax(log_w, dim=0)
-            rms = (w[:, None] * x**2).sum(0).sqrt()
-        self._rms_cache = (key, rms)
+            nodes = qmc_nodes(dim, 'gaussian', _RMS_POINTS).to(param)
+            rms = weighted_rms(self.flow_model, nodes, self._log_q_weight())
+        if not self.training:
+            self._rms_cache = (param.device, param.dtype, rms)
         return rms
+
+    def _log_q_weight(self) -> Optional[Callable[[Tensor], Tensor]]:
+        """``x ↦ log Q(x)`` up to a constant for the residual design, else None."""
+        if self.design != 'residual':
+            return None
+        if self.q_distribution == 'gaussian':
+            return lambda x: -0.5 * (x**2).sum(1)
+        b = math.sqrt(2) if self.formulation == 'official' else 1.0
+        return lambda x: -x.abs().sum(1) / b
+
+    @torch.no_grad()
+    def predictive(self, mu: Tensor, sigma: Tensor) -> Tuple[Tensor, Tensor]:
+        """The point prediction and the predictive RMS error per coordinate.
+
+        * ``'residual'``, ``'reparam'``: ``μ̂`` and ``σ̂ · s`` (:meth:`residual_rms`).
+        * ``'basic'``: ``f_φ(μ̂)`` and the RMS of ``f_φ(z) − f_φ(μ̂)`` for
+          ``z ~ Q(μ̂, σ̂)``, by the unscented transform
+          (:func:`~mmpose_rle.models.losses.predictive.unscented_push`).
+
+        Args:
+            mu (Tensor): ``μ̂``, shape ``(..., D)``, normalised coordinates.
+            sigma (Tensor): ``σ̂`` (after the sigmoid), same shape.
+
+        Returns:
+            tuple[Tensor, Tensor]: coordinates and RMS, both of the input's shape, in the
+            units of ``μ̂``.
+        """
+        if self.design != 'basic':
+            return mu, sigma * self.residual_rms().to(sigma)
+        dim = mu.shape[-1]
+        coords, rms = unscented_push(self.flow_model, mu.reshape(-1, dim),
+                                     (sigma * self.q_std).reshape(-1, dim))
+        return coords.reshape(mu.shape), rms.reshape(mu.shape)
 
     def _check_inputs(self, pred: Tensor, sigma: Tensor, target: Tensor,
                       target_weight: Optional[Tensor]) -> None:

@@ -11,6 +11,6 @@ model = dict(
         mean=[103.53, 116.535, 122.4],  # 255 * (0.406, 0.457, 0.480), R, G, B
         std=[255.0, 255.0, 255.0],
         bgr_to_rgb=True),
-    head=dict(fc_type='official', loss=dict(formulation='official')))
+    head=dict(type='mmpose_rle.OfficialRLEHead', loss=dict(formulation='official')))
 
 train_dataloader = dict(batch_size=32)

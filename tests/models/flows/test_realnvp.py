@@ -7,7 +7,6 @@ from mmpose.models.utils.realnvp import RealNVP as MMPoseRealNVP
 from torch.autograd.functional import jacobian
 
 from mmpose_rle.models import RealNVP
-
 from tests.helpers import randomise_
 
 SETTINGS = [

@@ -1,15 +1,21 @@
-"""tools/train.py: a resumed run continues exactly like an uninterrupted one."""
+"""mmpose_rle.cli.train: a resumed run continues exactly like an uninterrupted one, with
+stochastic layers and validation between checkpoints."""
 import json
 
 import pytest
 import torch
 
-from tests.helpers import QUICKSTART_CONFIG, TINY_OPTIONS, run_tool
+from tests.helpers import ROOT, TINY_OPTIONS, run_tool
+
+# the quick-start model with dropout in the neck
+DROPOUT_CONFIG = ROOT / 'tests/configs/rle_dropout_synthetic-64x64.py'
 
 
 def train(work_dir, env, epochs, *flags):
-    run_tool(['tools/train.py', str(QUICKSTART_CONFIG), '--work-dir', str(work_dir), *flags,
-              '--cfg-options', *TINY_OPTIONS, f'train_cfg.max_epochs={epochs}'], env=env)
+    """Validation after every epoch: between the checkpoints of the runs compared."""
+    run_tool(['tools/train.py', str(DROPOUT_CONFIG), '--work-dir', str(work_dir), *flags,
+              '--cfg-options', *TINY_OPTIONS, 'train_cfg.val_interval=1',
+              f'train_cfg.max_epochs={epochs}'], env=env)
 
 
 def losses(work_dir):
@@ -21,6 +27,15 @@ def losses(work_dir):
             if 'loss' in rec:
                 out[(rec['epoch'], rec['iter'])] = rec['loss']
     return out
+
+
+def validated_epochs(work_dir):
+    """Epochs after which a run evaluated (the `PCK` records of scalars.json)."""
+    steps = []
+    for path in sorted(work_dir.glob('*/vis_data/scalars.json')):
+        steps += [json.loads(line)['step'] for line in path.read_text().splitlines()
+                  if 'PCK' in json.loads(line)]
+    return steps
 
 
 def weights(path):
@@ -38,10 +53,11 @@ def run_pair(tmp_path, env, *flags):
 
 @pytest.fixture(scope='module')
 def env(tiny_figures):
-    return {'MMPOSE_RLE_DATA_ROOT': str(tiny_figures)}
+    # PYTHONPATH: the config imports tests.stochastic_modules
+    return {'MMPOSE_RLE_DATA_ROOT': str(tiny_figures), 'PYTHONPATH': str(ROOT)}
 
 
-def test_resume_is_exact(tmp_path, env):
+def test_resume_is_exact_with_dropout_and_validation(tmp_path, env):
     full, part = run_pair(tmp_path, env)
     a, b = weights(full / 'epoch_2.pth'), weights(part / 'epoch_2.pth')
     assert a.keys() == b.keys()
@@ -49,10 +65,9 @@ def test_resume_is_exact(tmp_path, env):
         assert torch.equal(a[key], b[key]), key
     la, lb = losses(full), losses(part)
     assert len(la) == 6 and la == lb
-    # the checkpoint loads with weights_only=True (torch >= 2.6 default) and keeps the
-    # random state for the next resume
+    assert validated_epochs(full) == [1, 2] and validated_epochs(part) == [1, 2]
     ckpt = torch.load(part / 'epoch_2.pth', map_location='cpu', weights_only=True)
-    assert 'random_state' in ckpt and ckpt['meta']['epoch'] == 2
+    assert ckpt['meta']['epoch'] == 2  # loads with weights_only=True (torch >= 2.6)
 
 
 def test_plain_mmengine_seeding_is_not_exact(tmp_path, env):

@@ -1,0 +1,243 @@
+r"""The RLE head family: one base class owns everything but the layers.
+
+A head of the family maps backbone features to ``(B, K, 2D)`` raw outputs per keypoint —
+the normalised coordinates ``μ̂`` (``[0, 1]`` of the input, as MMPose's
+``RegressionLabel``) and the σ logits ``ℓ`` (``σ̂ = sigmoid(ℓ)``) — in :meth:`forward`,
+and says where the σ-logit biases live (:meth:`sigma_bias`). :class:`BaseRLEHead` does
+the rest, the same way for every head:
+
+* :meth:`loss` — :class:`~mmpose_rle.models.losses.RLELoss` on ``(μ̂, ℓ)``, with the
+  labels checked, non-finite ones masked, and the logs ``acc_pose``, ``nll``,
+  ``sigma_mean``;
+* :meth:`predict_outputs` — the one public way from features to predictions
+  (:class:`RLEOutputs`: point prediction, ``σ̂`` and the predictive RMS error), used by
+  :meth:`predict`, the ONNX export and the inference API; the loss turns ``(μ̂, σ̂)``
+  into the point prediction and RMS of its design (:meth:`RLELoss.predictive`);
+* :meth:`predict` — flip test (outputs of both views averaged after un-flipping, as
+  MMPose), decoding through the codec, the score ``1 − mean σ̂`` and
+  ``keypoint_sigmas``: the predictive RMS error per coordinate in pixels of the model
+  input;
+* ``sigma_init`` — the initial ``σ̂``, through the σ-logit biases;
+* loading the pre-1.0 ``loss.*`` layout of MMPose's checkpoints.
+"""
+import math
+from abc import abstractmethod
+from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from mmpose.evaluation.functional import keypoint_pck_accuracy
+from mmpose.models.heads.base_head import BaseHead
+from mmpose.models.utils.tta import flip_coordinates
+from mmpose.registry import KEYPOINT_CODECS
+from mmpose.utils.tensor_utils import to_numpy
+from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList, Predictions
+from torch import Tensor
+
+from mmpose_rle.registry import MODELS
+
+from ..losses.sanitize import mask_non_finite_labels
+
+__all__ = ['BaseRLEHead', 'RLEOutputs']
+
+
+class RLEOutputs(NamedTuple):
+    """What an RLE head predicts, per keypoint and coordinate (normalised units).
+
+    Attributes:
+        coords (Tensor): ``(B, K, D)`` the point prediction: ``μ̂``, or ``f_φ(μ̂)`` in the
+            ``'basic'`` design.
+        sigma (Tensor): ``(B, K, D)`` ``σ̂ = sigmoid(ℓ)``; MMPose's score is ``1 − mean σ̂``.
+        rms (Tensor): ``(B, K, D)`` the predictive RMS error of each coordinate.
+    """
+    coords: Tensor
+    sigma: Tensor
+    rms: Tensor
+
+
+class BaseRLEHead(BaseHead):
+    """Base class of the RLE heads (see the module docstring).
+
+    Subclasses build their layers in ``__init__`` (after calling this one) and implement
+    :meth:`forward` and :meth:`sigma_bias`.
+
+    Args:
+        num_joints (int): Number of keypoints ``K``.
+        loss (dict): Loss config. Default: ``mmpose_rle.RLELoss`` with target weights.
+        decoder (dict, optional): Codec config, usually ``RegressionLabel``.
+        sigma_init (float, optional): Initial ``σ̂`` in ``(0, 1)``: after ``init_cfg``, the
+            σ-logit biases are set to ``logit(sigma_init)``, so that ``σ̂ = sigmoid(w·x +
+            b)`` starts near it (the weights are small). ``None`` keeps ``init_cfg``'s biases
+            (zero by default: ``σ̂ ≈ 0.5``). Default: None.
+        init_cfg (dict, optional): Initialisation; :attr:`default_init_cfg` when None.
+    """
+
+    _version = 2
+
+    def __init__(self,
+                 num_joints: int,
+                 loss: ConfigType = dict(type='mmpose_rle.RLELoss', use_target_weight=True),
+                 decoder: OptConfigType = None,
+                 sigma_init: Optional[float] = None,
+                 init_cfg: OptConfigType = None) -> None:
+        if sigma_init is not None and not 0 < sigma_init < 1:
+            raise ValueError(f'{type(self).__name__}: sigma_init must lie in (0, 1), got '
+                             f'{sigma_init!r}')
+        super().__init__(self.default_init_cfg if init_cfg is None else init_cfg)
+        self.num_joints = num_joints
+        self.sigma_init = sigma_init
+        self.loss_module = MODELS.build(loss)
+        self.decoder = KEYPOINT_CODECS.build(decoder) if decoder is not None else None
+        self._register_load_state_dict_pre_hook(self._upgrade_state_dict)
+
+    @property
+    def default_init_cfg(self) -> List[dict]:
+        """MMPose's ``RLEHead`` default: ``Normal(std=0.01)``, zero bias, on ``Linear``."""
+        return [dict(type='Normal', layer=['Linear'], std=0.01, bias=0)]
+
+    @abstractmethod
+    def forward(self, feats: Tuple[Tensor]) -> Tensor:
+        """Raw outputs ``(B, K, 2D)``: ``μ̂`` then the σ logits, in float32 under mixed
+        precision (so the loss, the flow and the decoding run in full precision)."""
+
+    @abstractmethod
+    def sigma_bias(self) -> Tensor:
+        """A ``(K, D)`` view of the biases of the σ logits (``sigma_init`` fills it)."""
+
+    def init_weights(self) -> None:
+        """``init_cfg``'s initialisation, then the σ-logit biases from ``sigma_init``."""
+        first_time = not self.is_init
+        super().init_weights()
+        if self.sigma_init is not None and first_time:
+            with torch.no_grad():
+                self.sigma_bias().fill_(math.log(self.sigma_init / (1 - self.sigma_init)))
+
+    @staticmethod
+    def full_precision(out: Tensor) -> Tensor:
+        """``out`` in float32 when autocast made it float16 or bfloat16."""
+        return out.float() if out.dtype in (torch.float16, torch.bfloat16) else out
+
+    def predict_outputs(self, feats: Tuple[Tensor]) -> RLEOutputs:
+        """Point prediction, ``σ̂`` and predictive RMS error from features (no flip).
+
+        Args:
+            feats (tuple[Tensor]): The backbone (and neck) features.
+
+        Returns:
+            RLEOutputs: all ``(B, K, D)``, normalised units.
+        """
+        out = self.forward(feats)
+        dim = out.shape[-1] // 2
+        mu, sigma = out[..., :dim], out[..., dim:].sigmoid()
+        predictive: Optional[Callable] = getattr(self.loss_module, 'predictive', None)
+        coords, rms = predictive(mu, sigma) if predictive is not None else (mu, sigma)
+        return RLEOutputs(coords, sigma, rms)
+
+    def predict(self,
+                feats: Tuple[Tensor],
+                batch_data_samples: OptSampleList,
+                test_cfg: ConfigType = {}) -> Predictions:
+        """Predict keypoints, scores (``1 − mean σ̂``) and ``keypoint_sigmas``.
+
+        With ``test_cfg['flip_test']`` the feats are ``[orig, flipped]`` and the outputs of
+        both (``σ̂`` and the RMS included) are averaged after un-flipping, as in MMPose.
+        ``keypoint_sigmas`` (``(1, K, D)`` per instance) is the predictive RMS error of each
+        coordinate in pixels of the model input; map it to the image with
+        :func:`mmpose_rle.apis.sigmas_in_image`.
+        """
+        metainfo = batch_data_samples[0].metainfo
+        if test_cfg.get('flip_test', False):
+            assert isinstance(feats, list) and len(feats) == 2
+            flip_indices = metainfo['flip_indices']
+            if len(flip_indices) != self.num_joints:
+                raise ValueError(
+                    f'{type(self).__name__}: flip_indices has {len(flip_indices)} entries '
+                    f'but the head predicts num_joints={self.num_joints} keypoints; check '
+                    'the dataset metainfo and the head config')
+            outputs = torch.cat(self.predict_outputs(feats[0]), dim=-1)
+            flipped = flip_coordinates(
+                torch.cat(self.predict_outputs(feats[1]), dim=-1),
+                flip_indices=flip_indices,
+                shift_coords=test_cfg.get('shift_coords', True),
+                input_size=metainfo['input_size'])
+            outputs = (outputs + flipped) * 0.5
+        else:
+            outputs = torch.cat(self.predict_outputs(feats), dim=-1)
+
+        dim = outputs.shape[-1] // 3
+        preds = self.decode(outputs[..., :2 * dim].unsqueeze(1))  # (B, N=1, K, 2D)
+        input_size = np.asarray(metainfo.get('input_size', (1, ) * dim), dtype=np.float32)
+        sigmas = outputs[..., 2 * dim:].detach().cpu().numpy() * input_size
+        for pred, sigma in zip(preds, sigmas):
+            pred.keypoint_sigmas = sigma[None]
+        return preds
+
+    def loss(self,
+             inputs: Tuple[Tensor],
+             batch_data_samples: OptSampleList,
+             train_cfg: ConfigType = {}) -> dict:
+        """Loss and training logs.
+
+        Returns:
+            dict: ``loss_kpt`` (the RLE loss; a negative log-*density*, so negative
+            values are normal), ``acc_pose`` (PCK@0.05 of the normalised coordinates, as
+            MMPose), and two logs that are not optimised: ``nll`` (the loss per visible
+            keypoint, comparable across batch sizes and keypoint counts) and
+            ``sigma_mean`` (mean σ̂ of the visible keypoints).
+        """
+        labels, weights = self.labels_and_weights(batch_data_samples)
+        outputs = self.forward(inputs)
+        return self.rle_losses(outputs, labels, weights)
+
+    def labels_and_weights(self, batch_data_samples: Sequence) -> Tuple[Tensor, Tensor]:
+        """``(N, K, D)`` labels and ``(N, K)`` weights of a batch, checked and with
+        non-finite labels masked (a warning names the images)."""
+        labels = torch.cat([d.gt_instance_labels.keypoint_labels for d in batch_data_samples])
+        weights = torch.cat([d.gt_instance_labels.keypoint_weights
+                             for d in batch_data_samples])
+        if labels.shape[1] != self.num_joints:
+            raise ValueError(
+                f'{type(self).__name__}: the data set has {labels.shape[1]} keypoints but '
+                f'the head was built with num_joints={self.num_joints}')
+
+        def names() -> list:  # one per instance; built only when a label is masked
+            return [str(d.metainfo.get('img_path', d.metainfo.get('img_id', i)))
+                    for i, d in enumerate(batch_data_samples)
+                    for _ in range(len(d.gt_instance_labels.keypoint_labels))]
+        labels, weights, _ = mask_non_finite_labels(labels, weights, names,
+                                                    owner=type(self).__name__)
+        return labels, weights
+
+    def rle_losses(self, outputs: Tensor, labels: Tensor, weights: Tensor) -> dict:
+        """``loss_kpt``, ``acc_pose``, ``nll`` and ``sigma_mean`` of raw outputs
+        ``(N, K, 2D)`` against labels ``(N, K, D)`` with weights ``(N, K)``."""
+        dim = labels.shape[-1]
+        pred, sigma = outputs[..., :dim], outputs[..., dim:2 * dim]
+        loss = self.loss_module(pred, sigma, labels, weights.unsqueeze(-1))
+        visible = weights > 0
+        with torch.no_grad():
+            num_visible = visible.sum().clamp_min(1)
+            per_sample = len(labels) if getattr(self.loss_module, 'size_average', True) else 1
+            sigma_hat = sigma.sigmoid().mean(-1)
+            _, avg_acc, _ = keypoint_pck_accuracy(
+                pred=to_numpy(pred), gt=to_numpy(labels), mask=to_numpy(visible),
+                thr=0.05, norm_factor=np.ones((pred.size(0), dim), dtype=np.float32))
+        return dict(loss_kpt=loss,
+                    acc_pose=torch.tensor(avg_acc, device=labels.device),
+                    nll=loss.detach() * per_sample / num_visible,
+                    sigma_mean=(sigma_hat * visible).sum() / num_visible)
+
+    def _upgrade_state_dict(self, state_dict: dict, prefix: str, local_meta: dict, *args,
+                            **kwargs) -> None:
+        """Rename the pre-1.0 layout ``{prefix}loss.*`` to ``{prefix}loss_module.*``.
+
+        Applied when the checkpoint's metadata has no version or one below ``_version``
+        (2), as in MMPose (whose hook strips the prefix with ``lstrip``, a character set;
+        here the prefix is matched exactly).
+        """
+        version: Optional[int] = local_meta.get('version', None)
+        if version and version >= self._version:
+            return
+        old = prefix + 'loss.'
+        for key in [k for k in state_dict if k.startswith(old)]:
+            state_dict[prefix + 'loss_module.' + key[len(old):]] = state_dict.pop(key)

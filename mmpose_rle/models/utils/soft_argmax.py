@@ -1,0 +1,40 @@
+r"""Spatial softmax and soft-argmax: the integral readout of a heatmap.
+
+For heatmap logits ``Z`` of shape ``(B, K, H, W)`` and a temperature ``β``::
+
+    log P_k = log_softmax(β Z_k) over the H·W cells      (stable: no log(0), no overflow)
+    μ̂_x,k  = Σ_ij P_k,ij · g_x(j),   μ̂_y,k = Σ_ij P_k,ij · g_y(i)
+
+with the cell grid ``g(j) = (j + o) / W`` (:func:`cell_grid`): ``o = 0.5`` puts each cell's
+value at its centre, so the cells tile ``[0, 1]`` and the grid is symmetric under
+``x → 1 − x``; ``o = 0`` is MMPose's ``IntegralRegressionHead`` grid.
+
+Example:
+    >>> logits = torch.zeros(1, 1, 4, 4)
+    >>> soft_argmax(spatial_log_softmax(logits).exp(), cell_grid(4), cell_grid(4))
+    tensor([[[0.5000, 0.5000]]])
+"""
+import torch
+from torch import Tensor
+
+__all__ = ['spatial_log_softmax', 'soft_argmax', 'cell_grid']
+
+
+def cell_grid(size: int, offset: float = 0.5) -> Tensor:
+    """``(size,)`` normalised cell positions ``(j + offset) / size``."""
+    return (torch.arange(size, dtype=torch.float32) + offset) / size
+
+
+def spatial_log_softmax(logits: Tensor, beta: float = 1.0) -> Tensor:
+    """``log softmax(β Z)`` over the ``H·W`` cells of each map, shape ``(B, K, H, W)``."""
+    b, k, h, w = logits.shape
+    return torch.log_softmax(beta * logits.reshape(b, k, h * w), dim=-1).reshape(b, k, h, w)
+
+
+def soft_argmax(probs: Tensor, grid_x: Tensor, grid_y: Tensor) -> Tensor:
+    """Expected position ``(B, K, 2)`` of normalised maps ``probs (B, K, H, W)`` on the
+    grids ``grid_x (W,)`` and ``grid_y (H,)``."""
+    grid_x, grid_y = grid_x.to(probs), grid_y.to(probs)
+    x = (probs.sum(dim=-2) * grid_x).sum(-1)
+    y = (probs.sum(dim=-1) * grid_y).sum(-1)
+    return torch.stack([x, y], dim=-1)

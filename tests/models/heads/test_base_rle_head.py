@@ -1,0 +1,151 @@
+"""What BaseRLEHead gives every head of the family: predict_outputs, the predictive RMS of
+each design, σ-logit initialisation, the checks of the labels, mixed precision."""
+from unittest import mock
+
+import numpy as np
+import pytest
+import torch
+from mmengine.optim import AmpOptimWrapper
+from mmpose.testing import get_packed_inputs
+
+from mmpose_rle.models import BaseRLEHead, IntegralRLEHead, OfficialRLEHead, RLEHead, RLEOutputs
+from tests.helpers import randomise_
+
+K = 5
+CODEC = dict(type='RegressionLabel', input_size=(48, 64))
+HEADS = {
+    'RLEHead': lambda **kw: RLEHead(in_channels=16, num_joints=K, decoder=CODEC, **kw),
+    'OfficialRLEHead': lambda **kw: OfficialRLEHead(in_channels=16, num_joints=K,
+                                                    decoder=CODEC, **kw),
+    'IntegralRLEHead': lambda **kw: IntegralRLEHead(
+        in_channels=16, in_featuremap_size=(3, 4), num_joints=K, decoder=CODEC,
+        deconv_out_channels=(8, ), deconv_kernel_sizes=(4, ), **kw),
+}
+
+
+def feats_for(head: BaseRLEHead, batch_size=2, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    shape = (batch_size, 16, 4, 3) if isinstance(head, IntegralRLEHead) else (batch_size, 16)
+    return (torch.randn(*shape, generator=gen), )
+
+
+def samples(batch_size=2):
+    return get_packed_inputs(batch_size, num_keypoints=K, img_shape=(64, 48),
+                             input_size=(48, 64), with_heatmap=False,
+                             with_simcc_label=False)['data_samples']
+
+
+@pytest.mark.parametrize('name', HEADS)
+def test_sigma_init_for_every_head(name):
+    head = HEADS[name](sigma_init=0.05)
+    head.init_weights()
+    sigma = head.predict_outputs(feats_for(head)).sigma
+    torch.testing.assert_close(sigma.mean(), torch.tensor(0.05), rtol=0, atol=0.01)
+    default = HEADS[name]()
+    default.init_weights()
+    assert abs(default.predict_outputs(feats_for(default)).sigma.mean() - 0.5) < 0.05
+
+
+@pytest.mark.parametrize('name', HEADS)
+def test_predict_is_predict_outputs_decoded(name):
+    head = HEADS[name]().eval()
+    randomise_(head, std=0.1)
+    with torch.no_grad():
+        out = head.predict_outputs(feats_for(head))
+        preds = head.predict(feats_for(head), samples())
+    assert isinstance(out, RLEOutputs) and out.coords.shape == (2, K, 2)
+    for i, pred in enumerate(preds):
+        np.testing.assert_allclose(pred.keypoints[0], out.coords[i].numpy() * [48, 64],
+                                   rtol=1e-6)
+        np.testing.assert_allclose(pred.keypoint_scores[0], 1 - out.sigma[i].mean(-1).numpy(),
+                                   rtol=1e-6)
+        np.testing.assert_allclose(pred.keypoint_sigmas[0], out.rms[i].numpy() * [48, 64],
+                                   rtol=1e-6)
+
+
+@pytest.mark.parametrize('design, q, formulation', [
+    ('basic', 'laplace', 'mmpose'), ('basic', 'laplace', 'official'),
+    ('basic', 'gaussian', 'exact')])
+def test_basic_design_rms_matches_monte_carlo_of_the_predictive_distribution(
+        design, q, formulation):
+    """Draw z ~ Q(μ̂, σ̂), push it through the flow, and compare the RMS of f(z) − f(μ̂)
+    with the head's predicted RMS."""
+    head = HEADS['RLEHead'](loss=dict(type='mmpose_rle.RLELoss', design=design,
+                                      q_distribution=q, formulation=formulation,
+                                      use_target_weight=True))
+    randomise_(head.loss_module.flow_model, std=0.2)
+    with torch.no_grad():
+        head.fc.weight.zero_()
+        head.fc.bias.copy_(torch.tensor([0.4, 0.6, -3.0, -2.5]).repeat(K))  # σ̂ 0.05, 0.08
+        out = head.predict_outputs(feats_for(head))
+        mu = torch.tensor([0.4, 0.6])
+        sigma = torch.sigmoid(torch.tensor([-3.0, -2.5]))
+        gen = torch.Generator().manual_seed(0)
+        n = 200000
+        if q == 'gaussian':
+            z = mu + sigma * torch.randn(n, 2, generator=gen)
+        else:
+            scale = sigma * (2 ** 0.5 if formulation == 'official' else 1.0)
+            u = torch.rand(n, 2, generator=gen) - 0.5
+            z = mu - scale * torch.sign(u) * torch.log1p(-2 * u.abs())
+        flow = head.loss_module.flow_model
+        x, centre = flow(z)[0], flow(mu[None])[0]
+        mc_rms = ((x - centre)**2).mean(0).sqrt()
+    torch.testing.assert_close(out.coords[0, 0], centre[0])
+    torch.testing.assert_close(out.rms[0, 0], mc_rms, rtol=0.05, atol=0)
+
+
+def test_residual_design_rms_is_sigma_times_residual_rms():
+    head = HEADS['RLEHead']()
+    randomise_(head, std=0.2)
+    out = head.predict_outputs(feats_for(head))
+    torch.testing.assert_close(out.rms, out.sigma * head.loss_module.residual_rms())
+
+
+def test_head_names_the_image_of_a_bad_label():
+    head = HEADS['RLEHead']()
+    data = samples()
+    data[1].set_metainfo(dict(img_path='frames/bad_0042.png'))
+    data[1].gt_instance_labels.keypoint_labels[0, 3, 0] = float('inf')
+    with pytest.warns(UserWarning, match=r'bad_0042\.png, keypoint 3'):
+        losses = head.loss(feats_for(head), data)
+    assert all(torch.isfinite(v) for v in losses.values())
+
+
+@pytest.mark.parametrize('name', HEADS)
+def test_num_joints_mismatch_raises(name):
+    head = HEADS[name]()
+    data = get_packed_inputs(2, num_keypoints=K + 1, with_heatmap=False,
+                             with_simcc_label=False)['data_samples']
+    with pytest.raises(ValueError, match=f'data set has {K + 1} keypoints.*num_joints={K}'):
+        head.loss(feats_for(head), data)
+
+
+def test_amp_optim_wrapper_bf16_step_is_finite():
+    head = HEADS['RLEHead']()
+    import mmengine.optim.optimizer.amp_optimizer_wrapper as amp
+    with mock.patch.object(amp, 'is_cuda_available', return_value=True):  # CPU here
+        wrapper = AmpOptimWrapper(optimizer=torch.optim.SGD(head.parameters(), lr=0.01),
+                                  dtype='bfloat16')
+    with wrapper.optim_context(head):
+        x = torch.rand(2, 16)
+        assert head.fc(x).dtype == torch.bfloat16  # autocast is really on
+        losses = head.loss((x, ), samples())
+    assert losses['loss_kpt'].dtype == torch.float32
+    wrapper.update_params(losses['loss_kpt'])
+    assert torch.isfinite(losses['loss_kpt'])
+    assert all(torch.isfinite(p).all() for p in head.parameters())
+
+
+@pytest.mark.parametrize('name', HEADS)
+def test_fp16_autocast_keeps_outputs_and_loss_in_fp32(name):
+    head = HEADS[name]()
+    x = feats_for(head)
+    with torch.autocast('cpu', dtype=torch.float16):
+        out = head.forward(x)
+        losses = head.loss(x, samples())
+    assert out.dtype == torch.float32 and losses['loss_kpt'].dtype == torch.float32
+    losses['loss_kpt'].backward()
+    ref = head.loss(x, samples())['loss_kpt']
+    torch.testing.assert_close(losses['loss_kpt'], ref, rtol=2e-2, atol=0.5)
+    assert all(torch.isfinite(p.grad).all() for p in head.parameters() if p.grad is not None)

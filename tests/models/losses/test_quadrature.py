@@ -1,0 +1,62 @@
+"""Quasi-Monte Carlo nodes and estimates against closed forms and 1-D quadrature."""
+import math
+
+import pytest
+import torch
+from scipy import integrate, stats
+
+from mmpose_rle.models import RealNVP
+from mmpose_rle.models.losses.quadrature import log_normaliser, qmc_nodes, weighted_rms
+
+
+def identity_flow() -> RealNVP:
+    """A RealNVP whose map is exactly the identity (s = tanh(0) = 0, t = 0)."""
+    flow = RealNVP()
+    with torch.no_grad():
+        for net in (*flow.s, *flow.t):
+            net[4].weight.zero_()
+            net[4].bias.zero_()
+    return flow
+
+
+@pytest.mark.parametrize('distribution, cdf', [('laplace', stats.laplace.cdf),
+                                               ('gaussian', stats.norm.cdf)])
+def test_nodes_follow_the_distribution(distribution, cdf):
+    nodes = qmc_nodes(2, distribution, 4096).double()
+    assert torch.isfinite(nodes).all()
+    for c in range(2):
+        ks = stats.kstest(nodes[:, c].numpy(), cdf).statistic
+        assert ks < 5e-3  # QMC: far below the 1/sqrt(M) ≈ 0.016 of random draws
+    var = 2.0 if distribution == 'laplace' else 1.0
+    torch.testing.assert_close(nodes.var(0), torch.full((2, ), var, dtype=torch.float64),
+                               rtol=0.02, atol=0)
+    assert torch.equal(nodes, qmc_nodes(2, distribution, 4096).double())  # deterministic
+
+
+def test_log_normaliser_of_a_gaussian_flow_and_a_laplace_q():
+    """∫ ½ e^{−|x|} φ(x) dx = e^{1/2} Φ(−1) per coordinate, so Z = (e^{1/2} Φ(−1))² in 2-D."""
+    expected = 2 * math.log(math.exp(0.5) * stats.norm.cdf(-1))
+    got = log_normaliser(identity_flow(), qmc_nodes(2, 'laplace', 4096)).item()
+    assert abs(got - expected) < 2e-3
+
+
+def test_log_normaliser_has_gradients_for_the_flow():
+    flow = RealNVP()
+    log_normaliser(flow, qmc_nodes(2, 'gaussian', 256)).backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in flow.parameters())
+
+
+def test_weighted_rms_against_one_dimensional_quadrature():
+    flow = identity_flow()
+    nodes = qmc_nodes(2, 'gaussian', 16384)
+    torch.testing.assert_close(weighted_rms(flow, nodes), torch.ones(2), rtol=5e-3, atol=0)
+    # density ∝ e^{−|x|} φ(x) per coordinate: E[x²] by quadrature
+    num = integrate.quad(lambda x: x * x * math.exp(-abs(x)) * stats.norm.pdf(x), -30, 30)[0]
+    den = integrate.quad(lambda x: math.exp(-abs(x)) * stats.norm.pdf(x), -30, 30)[0]
+    rms = weighted_rms(flow, nodes, lambda x: -x.abs().sum(1))
+    torch.testing.assert_close(rms, torch.full((2, ), math.sqrt(num / den)), rtol=1e-2, atol=0)
+
+
+def test_unknown_distribution_raises():
+    with pytest.raises(ValueError, match='laplace'):
+        qmc_nodes(2, 'cauchy', 16)
