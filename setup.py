@@ -3,6 +3,7 @@
 ``mim train mmpose_rle CONFIG`` and ``mim test`` look for ``.mim/tools/train.py`` (and the
 configs) inside the installed package. Everything else is in setup.cfg/pyproject.toml.
 """
+
 import os
 import shutil
 
@@ -24,8 +25,9 @@ class BuildPyWithMim(build_py):
         for name in MIM_DIRS:
             dst = os.path.join(target, name)
             shutil.rmtree(dst, ignore_errors=True)
-            shutil.copytree(os.path.join(ROOT, name), dst,
-                            ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+            shutil.copytree(
+                os.path.join(ROOT, name), dst, ignore=shutil.ignore_patterns('__pycache__', '*.pyc')
+            )
 
 
 setup(cmdclass={'build_py': BuildPyWithMim})

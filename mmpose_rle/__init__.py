@@ -6,6 +6,7 @@ MMPose's registries: configs name them ``mmpose_rle.RLEHead``, ``mmpose_rle.RLEL
 checkpoints for ``torch.load(weights_only=True)`` (see
 :mod:`mmpose_rle.engine.safe_checkpoint`).
 """
+
 from . import engine, models  # noqa: F401  (registers the parts)
 from .engine import allow_mmengine_checkpoints
 from .registry import MODELS, SCOPE

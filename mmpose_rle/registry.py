@@ -9,6 +9,7 @@ prefix, which any registry of the OpenMMLab tree resolves through its children::
     >>> head = MMPOSE_MODELS.build(dict(type='mmpose_rle.RLEHead', in_channels=8,
     ...                                 num_joints=2))
 """
+
 from mmengine.registry import Registry
 from mmpose.registry import DATA_SAMPLERS as MMPOSE_DATA_SAMPLERS
 from mmpose.registry import DATASETS as MMPOSE_DATASETS
@@ -20,13 +21,12 @@ __all__ = ['SCOPE', 'MODELS', 'HOOKS', 'DATASETS', 'DATA_SAMPLERS']
 SCOPE = 'mmpose_rle'
 
 #: Models: flows, losses and heads.
-MODELS = Registry(
-    'model', parent=MMPOSE_MODELS, scope=SCOPE, locations=['mmpose_rle.models'])
+MODELS = Registry('model', parent=MMPOSE_MODELS, scope=SCOPE, locations=['mmpose_rle.models'])
 #: Runner hooks.
 HOOKS = Registry('hook', parent=MMPOSE_HOOKS, scope=SCOPE, locations=['mmpose_rle.engine'])
 #: Data-set wrappers.
-DATASETS = Registry(
-    'dataset', parent=MMPOSE_DATASETS, scope=SCOPE, locations=['mmpose_rle.engine'])
+DATASETS = Registry('dataset', parent=MMPOSE_DATASETS, scope=SCOPE, locations=['mmpose_rle.engine'])
 #: Samplers.
 DATA_SAMPLERS = Registry(
-    'data sampler', parent=MMPOSE_DATA_SAMPLERS, scope=SCOPE, locations=['mmpose_rle.engine'])
+    'data sampler', parent=MMPOSE_DATA_SAMPLERS, scope=SCOPE, locations=['mmpose_rle.engine']
+)

@@ -1,4 +1,5 @@
 """Shared fixtures: deterministic seeds and randomised (non-trivial) flows."""
+
 import pytest
 import torch
 
@@ -14,6 +15,9 @@ def _seed():
 def tiny_figures(tmp_path_factory):
     """A small procedural data set (24 train / 8 val images)."""
     from mmpose_rle.datasets import SyntheticFigures, generate_synthetic_figures
-    return generate_synthetic_figures(str(tmp_path_factory.mktemp('data')),
-                                      SyntheticFigures(num_train=24, num_val=8, image_size=96),
-                                      progress=False)
+
+    return generate_synthetic_figures(
+        str(tmp_path_factory.mktemp('data')),
+        SyntheticFigures(num_train=24, num_val=8, image_size=96),
+        progress=False,
+    )

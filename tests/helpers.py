@@ -1,4 +1,5 @@
 """Helpers shared by the tests."""
+
 import os
 import subprocess
 import sys
@@ -12,10 +13,15 @@ __all__ = ['randomise_', 'ROOT', 'QUICKSTART_CONFIG', 'TINY_OPTIONS', 'run_tool'
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART_CONFIG = ROOT / 'configs/quickstart/rle_res18_synthetic-64x64.py'
 #: --cfg-options that shrink the quick-start config to seconds per epoch.
-TINY_OPTIONS = ['train_dataloader.batch_size=8', 'val_dataloader.batch_size=8',
-                'default_hooks.logger.interval=1', 'randomness.seed=0',
-                'default_hooks.checkpoint.interval=1', 'default_hooks.checkpoint.max_keep_ckpts=3',
-                'log_processor.window_size=1']
+TINY_OPTIONS = [
+    'train_dataloader.batch_size=8',
+    'val_dataloader.batch_size=8',
+    'default_hooks.logger.interval=1',
+    'randomness.seed=0',
+    'default_hooks.checkpoint.interval=1',
+    'default_hooks.checkpoint.max_keep_ckpts=3',
+    'log_processor.window_size=1',
+]
 
 
 def randomise_(module: torch.nn.Module, std: float = 0.3, seed: int = 0) -> torch.nn.Module:
@@ -28,11 +34,21 @@ def randomise_(module: torch.nn.Module, std: float = 0.3, seed: int = 0) -> torc
     return module
 
 
-def run_tool(args: List[str], env: Optional[Dict[str, str]] = None, cwd: Optional[Path] = None,
-             timeout: int = 600) -> subprocess.CompletedProcess:
+def run_tool(
+    args: List[str],
+    env: Optional[Dict[str, str]] = None,
+    cwd: Optional[Path] = None,
+    timeout: int = 600,
+) -> subprocess.CompletedProcess:
     """Run ``python <args>`` (or ``python -m``) and fail with its output if it fails."""
     full_env = dict(os.environ, **(env or {}))
-    proc = subprocess.run([sys.executable, *args], env=full_env, cwd=cwd or ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, *args],
+        env=full_env,
+        cwd=cwd or ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert proc.returncode == 0, f'{args} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}'
     return proc

@@ -2,6 +2,7 @@
 
 Importing this module registers ``mmpose_rle.DropoutGAP`` (only the tests import it).
 """
+
 from typing import Tuple
 
 from mmpose.models.necks import GlobalAveragePooling

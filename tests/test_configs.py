@@ -1,4 +1,5 @@
 """Every shipped config parses and builds; swap configs are three statements."""
+
 import ast
 
 import pytest
@@ -27,26 +28,38 @@ def test_config_builds_a_model_with_our_head(path, monkeypatch, tmp_path):
     init_default_scope('mmpose')
     model = MODELS.build(cfg.model)
     assert isinstance(model.head, BaseRLEHead)
-    encoders = [t['encoder'] for t in cfg.train_dataloader.dataset.pipeline
-                if t['type'] == 'GenerateTarget']
+    encoders = [
+        t['encoder'] for t in cfg.train_dataloader.dataset.pipeline if t['type'] == 'GenerateTarget'
+    ]
     assert [e['type'] for e in encoders] == ['RegressionLabel']
     assert model.head.decoder.input_size == tuple(encoders[0]['input_size'])
 
 
 @pytest.mark.parametrize('path', SWAPS, ids=lambda p: p.name)
 def test_swap_is_three_statements_plus_custom_imports(path):
-    names = [t.id for node in ast.parse(path.read_text()).body if isinstance(node, ast.Assign)
-             for t in node.targets]
+    names = [
+        t.id
+        for node in ast.parse(path.read_text()).body
+        if isinstance(node, ast.Assign)
+        for t in node.targets
+    ]
     assert names == ['_base_', 'custom_imports', 'codec', 'model', 'train_dataloader']
 
 
 def test_hand_swap_trains_with_21_keypoints():
-    cfg = Config.fromfile(str(ROOT / 'configs/swap/'
-                              'td-hm_res50_8xb32-210e_onehand10k-256x256_to_rle.py'))
+    cfg = Config.fromfile(
+        str(ROOT / 'configs/swap/td-hm_res50_8xb32-210e_onehand10k-256x256_to_rle.py')
+    )
     init_default_scope('mmpose')
     model = MODELS.build(cfg.model)
     assert model.head.num_joints == 21 and model.head.in_channels == 2048
-    data = get_packed_inputs(1, num_keypoints=21, img_shape=(256, 256), input_size=(256, 256),
-                             with_heatmap=False, with_simcc_label=False)
+    data = get_packed_inputs(
+        1,
+        num_keypoints=21,
+        img_shape=(256, 256),
+        input_size=(256, 256),
+        with_heatmap=False,
+        with_simcc_label=False,
+    )
     losses = model.loss(*model.data_preprocessor(data, True).values())
     assert torch.isfinite(losses['loss_kpt'])

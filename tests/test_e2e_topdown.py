@@ -1,4 +1,5 @@
 """End to end: MMPose's R50 RLE config with only the head and loss swapped to ours."""
+
 from pathlib import Path
 
 import pytest
@@ -13,14 +14,19 @@ from mmpose.utils import register_all_modules  # noqa: F401
 from mmpose_rle.models import RLEHead, RLELoss
 
 ROOT = Path(__file__).resolve().parents[1]
-OURS = ROOT / 'configs/body_2d_keypoint/topdown_regression/coco/' \
+OURS = (
+    ROOT / 'configs/body_2d_keypoint/topdown_regression/coco/'
     'td-reg_res50_rle-8xb64-210e_coco-256x192.py'
+)
 
 
 def mmpose_config_path() -> Path:
     import mmpose
-    return Path(mmpose.__file__).parent / '.mim/configs/body_2d_keypoint/' \
+
+    return (
+        Path(mmpose.__file__).parent / '.mim/configs/body_2d_keypoint/'
         'topdown_regression/coco/td-reg_res50_rle-8xb64-210e_coco-256x192.py'
+    )
 
 
 @pytest.fixture(scope='module')
@@ -41,12 +47,18 @@ def models():
 
 
 def batch(batch_size=2):
-    data = get_packed_inputs(batch_size, num_keypoints=17, img_shape=(256, 192),
-                             input_size=(192, 256), with_heatmap=False,
-                             with_simcc_label=False)
+    data = get_packed_inputs(
+        batch_size,
+        num_keypoints=17,
+        img_shape=(256, 192),
+        input_size=(192, 256),
+        with_heatmap=False,
+        with_simcc_label=False,
+    )
     for sample in data['data_samples']:  # COCO's flip pairs
-        sample.set_metainfo(dict(flip_indices=[0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11,
-                                               14, 13, 16, 15]))
+        sample.set_metainfo(
+            dict(flip_indices=[0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15])
+        )
     return data
 
 
@@ -62,10 +74,12 @@ def test_predictions_equal_mmpose_model(models):
         a = ours.test_step(batch())
         b = theirs.test_step(batch())
     for sa, sb in zip(a, b):
-        torch.testing.assert_close(sa.pred_instances.keypoints, sb.pred_instances.keypoints,
-                                   rtol=0, atol=1e-4)
-        torch.testing.assert_close(sa.pred_instances.keypoint_scores,
-                                   sb.pred_instances.keypoint_scores, rtol=0, atol=1e-6)
+        torch.testing.assert_close(
+            sa.pred_instances.keypoints, sb.pred_instances.keypoints, rtol=0, atol=1e-4
+        )
+        torch.testing.assert_close(
+            sa.pred_instances.keypoint_scores, sb.pred_instances.keypoint_scores, rtol=0, atol=1e-6
+        )
 
 
 def test_training_step(models):

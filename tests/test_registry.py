@@ -1,4 +1,5 @@
 """Registry scoping: our parts live in the child scope 'mmpose_rle', MMPose's stay MMPose's."""
+
 import pytest
 from mmengine.registry import MODELS as ROOT_MODELS
 from mmengine.registry import DefaultScope
@@ -18,9 +19,10 @@ def test_child_of_mmpose_with_own_scope():
     assert MMPOSE_MODELS.children['mmpose_rle'] is MODELS
 
 
-@pytest.mark.parametrize('name, cls', [('RLEHead', models.RLEHead),
-                                       ('RLELoss', models.RLELoss),
-                                       ('RealNVP', models.RealNVP)])
+@pytest.mark.parametrize(
+    'name, cls',
+    [('RLEHead', models.RLEHead), ('RLELoss', models.RLELoss), ('RealNVP', models.RealNVP)],
+)
 def test_scoped_names_build_ours_through_mmpose_registry(name, cls):
     assert MMPOSE_MODELS.get(f'mmpose_rle.{name}') is cls
 

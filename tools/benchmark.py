@@ -11,6 +11,7 @@ interleaved, round by round, for ratios from which a drifting machine load cance
 ``--epochs`` per seed and evaluated (accuracy and σ calibration).
 Writes ``results.md``, ``results.json`` and ``accuracy_vs_throughput.png`` to ``--out-dir``.
 """
+
 import argparse
 import os
 import os.path as osp
@@ -46,18 +47,30 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--no-speed', action='store_true')
     parser.add_argument('--batch-sizes', type=int, nargs='+', default=[1, 32])
     parser.add_argument('--repeats', type=int, default=5)
-    parser.add_argument('--paired-rounds', type=int, default=10,
-                        help='rounds of the interleaved timing of all variants (0: skip)')
-    parser.add_argument('--paired-batch', type=int, default=8,
-                        help='inference batch of the interleaved timing')
+    parser.add_argument(
+        '--paired-rounds',
+        type=int,
+        default=10,
+        help='rounds of the interleaved timing of all variants (0: skip)',
+    )
+    parser.add_argument(
+        '--paired-batch', type=int, default=8, help='inference batch of the interleaved timing'
+    )
     parser.add_argument('--train', action='store_true', help='also train and evaluate')
     parser.add_argument('--epochs', type=int, default=60)
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--reuse', action='store_true',
-                        help='keep runs already trained in --out-dir (continue a benchmark)')
+    parser.add_argument(
+        '--reuse',
+        action='store_true',
+        help='keep runs already trained in --out-dir (continue a benchmark)',
+    )
     parser.add_argument('--threads', type=int, default=2, help='torch threads for timing')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='applied to the base config before the variants')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='applied to the base config before the variants',
+    )
     return parser.parse_args()
 
 
@@ -82,8 +95,12 @@ def main() -> None:
         if not args.no_speed:
             model = models[name] = MODELS.build(cfg.model)
             results[name]['speed'] = measure_speed(
-                model, _input_size(cfg), _num_keypoints(model),
-                batch_sizes=args.batch_sizes, repeats=args.repeats)
+                model,
+                _input_size(cfg),
+                _num_keypoints(model),
+                batch_sizes=args.batch_sizes,
+                repeats=args.repeats,
+            )
         if args.train:
             runs = []
             for seed in tqdm(args.seeds, desc=f'{name}: seeds', leave=False):
@@ -100,8 +117,13 @@ def main() -> None:
     if models and args.paired_rounds > 0:
         tqdm.write('interleaved timing of ' + ', '.join(models))
         first = next(iter(models.values()))
-        paired = paired_speed(models, _input_size(base), _num_keypoints(first),
-                              batch_size=args.paired_batch, rounds=args.paired_rounds)
+        paired = paired_speed(
+            models,
+            _input_size(base),
+            _num_keypoints(first),
+            batch_size=args.paired_batch,
+            rounds=args.paired_rounds,
+        )
     command = 'python ' + ' '.join(shlex.quote(a) for a in sys.argv)
     paths = write_report(results, args.out_dir, command, paired=paired)
     print(markdown(results) + ('\n' + paired_markdown(paired) if paired else ''))

@@ -11,6 +11,7 @@ that reproduces the official input normalisation (also stored in DST's ``meta``)
 ``--config`` it builds that model and loads DST strictly. See
 :mod:`mmpose_rle.apis.convert_official` for the mapping.
 """
+
 import argparse
 import sys
 
@@ -30,8 +31,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('src', help='checkpoint of the official RLE code')
     parser.add_argument('dst', help='where to write the converted checkpoint')
     parser.add_argument('--config', help='build this config and load DST strictly')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, e.g. model.backbone.depth=101')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, e.g. model.backbone.depth=101',
+    )
     return parser.parse_args()
 
 
@@ -42,9 +47,11 @@ def main() -> None:
     except (KeyError, ValueError, TypeError) as err:
         sys.exit(f'cannot convert {args.src}: {err.args[0] if err.args else err}')
     depth = meta['depth'] if meta['depth'] is not None else 'unknown'
-    print(f'converted {args.src} -> {args.dst}: ResNet depth {depth}, '
-          f'in_channels {meta["in_channels"]}, {meta["num_joints"]} keypoints, '
-          f'fc_coord bias shifted by +{meta["coord_bias_shift"]}')
+    print(
+        f'converted {args.src} -> {args.dst}: ResNet depth {depth}, '
+        f'in_channels {meta["in_channels"]}, {meta["num_joints"]} keypoints, '
+        f'fc_coord bias shifted by +{meta["coord_bias_shift"]}'
+    )
     print('cfg options: ' + ' '.join(f'{k}={v}' for k, v in meta['cfg_options'].items()))
     print(f'data_preprocessor: {official_data_preprocessor()}')
     if args.config is None:
@@ -56,12 +63,17 @@ def main() -> None:
         sys.exit(str(err))
     pre = model.cfg.model.data_preprocessor
     expected = official_data_preprocessor()
-    same = (list(pre.get('mean', [])) == expected['mean'] and list(pre.get('std', []))
-            == expected['std'] and bool(pre.get('bgr_to_rgb')) == expected['bgr_to_rgb'])
+    same = (
+        list(pre.get('mean', [])) == expected['mean']
+        and list(pre.get('std', [])) == expected['std']
+        and bool(pre.get('bgr_to_rgb')) == expected['bgr_to_rgb']
+    )
     print(f'loaded strictly into {args.config}: OK')
     if not same:
-        print(f'WARNING: the config\'s data_preprocessor {dict(pre)} is not the official '
-              'input normalisation printed above')
+        print(
+            f"WARNING: the config's data_preprocessor {dict(pre)} is not the official "
+            'input normalisation printed above'
+        )
 
 
 if __name__ == '__main__':

@@ -4,6 +4,7 @@
 the data set is drawn by :mod:`mmpose_rle.datasets.synthetic` into a cache directory
 (``$MMPOSE_RLE_CACHE``, default ``~/.cache/mmpose_rle``) and reused.
 """
+
 import argparse
 import os
 import os.path as osp
@@ -30,8 +31,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--config', default=CONFIG)
     parser.add_argument('--epochs', type=int, help='override the number of epochs')
     parser.add_argument('--num-vis', type=int, default=8, help='images to draw')
-    parser.add_argument('--cache', default=os.environ.get('MMPOSE_RLE_CACHE',
-                                                          '~/.cache/mmpose_rle'))
+    parser.add_argument(
+        '--cache', default=os.environ.get('MMPOSE_RLE_CACHE', '~/.cache/mmpose_rle')
+    )
     return parser.parse_args()
 
 
@@ -63,13 +65,13 @@ def main() -> None:
         info = dataset.get_data_info(i)  # CocoDataset keeps boxes as (1, 4) xyxy
         sample = inference_topdown(model, info['img_path'], info['bbox'], bbox_format='xyxy')[0]
         img = mmcv.imread(info['img_path'], channel_order='rgb')
-        drawn = draw_pose_with_sigmas(img, sample, sigmas_in_image(sample), dataset.metainfo,
-                                      scale=1.0)
+        drawn = draw_pose_with_sigmas(
+            img, sample, sigmas_in_image(sample), dataset.metainfo, scale=1.0
+        )
         drawn = mmcv.imresize(drawn, (img.shape[1] * 3, img.shape[0] * 3))
         mmcv.imwrite(mmcv.rgb2bgr(drawn), osp.join(vis_dir, f'{i:03d}.png'))
 
-    print('\n[quickstart] results on the validation split '
-          f'({len(dataset)} figures, flip test):')
+    print(f'\n[quickstart] results on the validation split ({len(dataset)} figures, flip test):')
     for key in ('PCK', 'AUC', 'EPE', 'coco/AP', 'coco/AP .5'):
         if key in metrics:
             print(f'  {key:<11} {metrics[key]:.4f}')

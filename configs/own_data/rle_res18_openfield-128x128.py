@@ -25,26 +25,38 @@ metainfo = dict(
     },
     joint_weights=[1.0, 1.0, 1.0, 1.0],
     # OKS sigmas for COCO AP; openfield has none, these are a loose guess, not a standard.
-    sigmas=[0.05, 0.05, 0.05, 0.08])
+    sigmas=[0.05, 0.05, 0.05, 0.08],
+)
 
 train_cfg = dict(max_epochs=max_epochs, val_interval=10)
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-3))
 param_scheduler = [
     dict(type='LinearLR', begin=0, end=100, start_factor=0.01, by_epoch=False),
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[90, 110],
-         gamma=0.1),
+    dict(
+        type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[90, 110], gamma=0.1
+    ),
 ]
 
 codec = dict(type='RegressionLabel', input_size=(128, 128))
 model = dict(
     type='TopdownPoseEstimator',
-    data_preprocessor=dict(type='PoseDataPreprocessor', mean=[123.675, 116.28, 103.53],
-                           std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
+    data_preprocessor=dict(
+        type='PoseDataPreprocessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True,
+    ),
     backbone=dict(type='ResNet', depth=18),
     neck=dict(type='GlobalAveragePooling'),
-    head=dict(type='mmpose_rle.RLEHead', in_channels=512, num_joints=4,
-              loss=dict(type='mmpose_rle.RLELoss', use_target_weight=True), decoder=codec),
-    test_cfg=dict(flip_test=True, shift_coords=True))
+    head=dict(
+        type='mmpose_rle.RLEHead',
+        in_channels=512,
+        num_joints=4,
+        loss=dict(type='mmpose_rle.RLELoss', use_target_weight=True),
+        decoder=codec,
+    ),
+    test_cfg=dict(flip_test=True, shift_coords=True),
+)
 
 train_pipeline = [
     dict(type='LoadImage'),
@@ -61,16 +73,28 @@ val_pipeline = [
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='PackPoseInputs'),
 ]
-dataset_base = dict(type='CocoDataset', data_root=data_root, data_mode='topdown',
-               metainfo=metainfo, data_prefix=dict(img='images/'))
+dataset_base = dict(
+    type='CocoDataset',
+    data_root=data_root,
+    data_mode='topdown',
+    metainfo=metainfo,
+    data_prefix=dict(img='images/'),
+)
 train_dataloader = dict(
-    batch_size=16, num_workers=2, persistent_workers=True,
+    batch_size=16,
+    num_workers=2,
+    persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(dataset_base, ann_file='train.json', pipeline=train_pipeline))
+    dataset=dict(dataset_base, ann_file='train.json', pipeline=train_pipeline),
+)
 val_dataloader = dict(
-    batch_size=16, num_workers=2, persistent_workers=True, drop_last=False,
+    batch_size=16,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-    dataset=dict(dataset_base, ann_file='val.json', test_mode=True, pipeline=val_pipeline))
+    dataset=dict(dataset_base, ann_file='val.json', test_mode=True, pipeline=val_pipeline),
+)
 test_dataloader = val_dataloader
 
 val_evaluator = [
@@ -80,5 +104,8 @@ val_evaluator = [
     dict(type='CocoMetric', ann_file=data_root + 'val.json'),
 ]
 test_evaluator = val_evaluator
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=1,
-                                     save_best='PCK', rule='greater'))
+default_hooks = dict(
+    checkpoint=dict(
+        type='CheckpointHook', interval=10, max_keep_ckpts=1, save_best='PCK', rule='greater'
+    )
+)

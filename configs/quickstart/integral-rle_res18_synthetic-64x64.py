@@ -16,4 +16,6 @@ model = dict(
         deconv_out_channels=(128, 128, 128),
         deconv_kernel_sizes=(4, 4, 4),
         loss=dict(type='mmpose_rle.RLELoss', use_target_weight=True),
-        decoder=_base_.codec))
+        decoder=_base_.codec,
+    ),
+)

@@ -12,8 +12,14 @@ train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=2e-3))
 param_scheduler = [
     dict(type='LinearLR', begin=0, end=50, start_factor=0.01, by_epoch=False),
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
-         milestones=[int(max_epochs * 0.7), int(max_epochs * 0.9)], gamma=0.1),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=max_epochs,
+        by_epoch=True,
+        milestones=[int(max_epochs * 0.7), int(max_epochs * 0.9)],
+        gamma=0.1,
+    ),
 ]
 
 codec = dict(type='RegressionLabel', input_size=(64, 64))
@@ -23,7 +29,8 @@ model = dict(
         type='PoseDataPreprocessor',
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True),
+        bgr_to_rgb=True,
+    ),
     backbone=dict(type='ResNet', depth=18),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
@@ -31,8 +38,10 @@ model = dict(
         in_channels=512,
         num_joints=11,
         loss=dict(type='mmpose_rle.RLELoss', use_target_weight=True),
-        decoder=codec),
-    test_cfg=dict(flip_test=True, shift_coords=True))
+        decoder=codec,
+    ),
+    test_cfg=dict(flip_test=True, shift_coords=True),
+)
 
 dataset_type = 'CocoDataset'
 metainfo = dict(from_file=data_root + 'metainfo.py')
@@ -63,7 +72,9 @@ train_dataloader = dict(
         metainfo=metainfo,
         ann_file='train.json',
         data_prefix=dict(img='images/'),
-        pipeline=train_pipeline))
+        pipeline=train_pipeline,
+    ),
+)
 val_dataloader = dict(
     batch_size=32,
     num_workers=1,
@@ -78,7 +89,9 @@ val_dataloader = dict(
         ann_file='val.json',
         data_prefix=dict(img='images/'),
         test_mode=True,
-        pipeline=val_pipeline))
+        pipeline=val_pipeline,
+    ),
+)
 test_dataloader = val_dataloader
 
 val_evaluator = [
@@ -91,4 +104,5 @@ test_evaluator = val_evaluator
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=5),
-    checkpoint=dict(type='CheckpointHook', interval=max_epochs, max_keep_ckpts=1))
+    checkpoint=dict(type='CheckpointHook', interval=max_epochs, max_keep_ckpts=1),
+)

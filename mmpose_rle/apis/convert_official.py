@@ -37,6 +37,7 @@ after ``bgr_to_rgb``, so the same input is given by::
 (:func:`official_data_preprocessor`; the config
 ``td-reg_res50_rle-official-8xb32-coco-256x192.py`` sets it).
 """
+
 import pickle
 import re
 from collections import OrderedDict
@@ -46,9 +47,17 @@ from typing import Dict, Mapping, Optional, Tuple, Union
 import torch
 from torch import Tensor, nn
 
-__all__ = ['OFFICIAL_MEAN', 'COORD_SHIFT', 'FLOW_PREFIX', 'official_data_preprocessor',
-           'extract_official_state_dict', 'infer_official_architecture',
-           'convert_official_state_dict', 'convert_official_checkpoint', 'load_strictly']
+__all__ = [
+    'OFFICIAL_MEAN',
+    'COORD_SHIFT',
+    'FLOW_PREFIX',
+    'official_data_preprocessor',
+    'extract_official_state_dict',
+    'infer_official_architecture',
+    'convert_official_state_dict',
+    'convert_official_checkpoint',
+    'load_strictly',
+]
 
 #: Means the official code subtracts from the R, G, B channels of images scaled to [0, 1].
 OFFICIAL_MEAN = (0.406, 0.457, 0.480)
@@ -56,13 +65,27 @@ OFFICIAL_MEAN = (0.406, 0.457, 0.480)
 COORD_SHIFT = 0.5
 #: Where our flow lives in the state dict of a ``TopdownPoseEstimator``.
 FLOW_PREFIX = 'head.loss_module.flow_model.'
-_REQUIRED = ('preact.conv1.weight', 'fc_coord.linear.weight', 'fc_coord.linear.bias',
-             'fc_sigma.linear.weight', 'fc_sigma.linear.bias', 'flow.mask', 'flow.s.0.0.weight',
-             'flow.t.0.0.weight')
-_KNOWN = re.compile(r'^(preact\.|fc_coord\.linear\.|fc_sigma\.linear\.|flow\.[st]\.|'
-                    r'flow\.mask$|fcs\.)')
-_DEPTHS = {((2, 2, 2, 2), False): 18, ((3, 4, 6, 3), False): 34, ((3, 4, 6, 3), True): 50,
-           ((3, 4, 23, 3), True): 101, ((3, 8, 36, 3), True): 152}
+_REQUIRED = (
+    'preact.conv1.weight',
+    'fc_coord.linear.weight',
+    'fc_coord.linear.bias',
+    'fc_sigma.linear.weight',
+    'fc_sigma.linear.bias',
+    'flow.mask',
+    'flow.s.0.0.weight',
+    'flow.t.0.0.weight',
+)
+_KNOWN = re.compile(
+    r'^(preact\.|fc_coord\.linear\.|fc_sigma\.linear\.|flow\.[st]\.|'
+    r'flow\.mask$|fcs\.)'
+)
+_DEPTHS = {
+    ((2, 2, 2, 2), False): 18,
+    ((3, 4, 6, 3), False): 34,
+    ((3, 4, 6, 3), True): 50,
+    ((3, 4, 23, 3), True): 101,
+    ((3, 8, 36, 3), True): 152,
+}
 _WRAPPERS = ('state_dict', 'model', 'model_state_dict', 'net')
 
 
@@ -73,8 +96,12 @@ def official_data_preprocessor() -> dict:
         dict: ``mean = 255 · OFFICIAL_MEAN``, ``std = 255``, ``bgr_to_rgb=True`` (MMPose's
         ``LoadImage`` gives BGR; the official model sees RGB).
     """
-    return dict(type='PoseDataPreprocessor', mean=[round(255 * m, 4) for m in OFFICIAL_MEAN],
-                std=[255.0, 255.0, 255.0], bgr_to_rgb=True)
+    return dict(
+        type='PoseDataPreprocessor',
+        mean=[round(255 * m, 4) for m in OFFICIAL_MEAN],
+        std=[255.0, 255.0, 255.0],
+        bgr_to_rgb=True,
+    )
 
 
 def extract_official_state_dict(checkpoint: Mapping) -> Dict[str, Tensor]:
@@ -92,11 +119,13 @@ def extract_official_state_dict(checkpoint: Mapping) -> Dict[str, Tensor]:
             state = state[key]
             break
     if not all(isinstance(v, Tensor) for v in state.values()):
-        raise ValueError('not a state dict: the checkpoint holds non-tensor entries '
-                         f'(top-level keys {sorted(checkpoint)[:10]}) and none of '
-                         f'{_WRAPPERS} holds a state dict')
+        raise ValueError(
+            'not a state dict: the checkpoint holds non-tensor entries '
+            f'(top-level keys {sorted(checkpoint)[:10]}) and none of '
+            f'{_WRAPPERS} holds a state dict'
+        )
     if state and all(k.startswith('module.') for k in state):
-        state = {k[len('module.'):]: v for k, v in state.items()}
+        state = {k[len('module.') :]: v for k, v in state.items()}
     return dict(state)
 
 
@@ -107,13 +136,24 @@ def infer_official_architecture(state_dict: Mapping[str, Tensor]) -> Dict[str, O
         dict: ``depth`` (18/34/50/101/152, ``None`` for another layout),
         ``in_channels`` ``C`` and ``num_joints`` ``K`` (``fc_coord``: ``C → 2K``).
     """
-    blocks = tuple(len({int(m.group(1)) for k in state_dict
-                        for m in [re.match(rf'preact\.layer{i}\.(\d+)\.', k)] if m})
-                   for i in range(1, 5))
+    blocks = tuple(
+        len(
+            {
+                int(m.group(1))
+                for k in state_dict
+                for m in [re.match(rf'preact\.layer{i}\.(\d+)\.', k)]
+                if m
+            }
+        )
+        for i in range(1, 5)
+    )
     bottleneck = 'preact.layer1.0.conv3.weight' in state_dict
     out, in_channels = state_dict['fc_coord.linear.weight'].shape
-    return dict(depth=_DEPTHS.get((blocks, bottleneck)), in_channels=int(in_channels),
-                num_joints=int(out) // 2)
+    return dict(
+        depth=_DEPTHS.get((blocks, bottleneck)),
+        in_channels=int(in_channels),
+        num_joints=int(out) // 2,
+    )
 
 
 def _check(state_dict: Mapping[str, Tensor]) -> None:
@@ -123,21 +163,26 @@ def _check(state_dict: Mapping[str, Tensor]) -> None:
         raise KeyError(
             'not a checkpoint of the official RLE model (RegressFlow of '
             f'Jeff-sjtu/res-loglikelihood-regression): missing keys {missing} '
-            f'(it has {len(state_dict)} keys, e.g. {sorted(state_dict)[:5]})')
+            f'(it has {len(state_dict)} keys, e.g. {sorted(state_dict)[:5]})'
+        )
     unknown = [k for k in state_dict if not _KNOWN.match(k)]
     if unknown:
-        raise KeyError(f'unexpected keys in the official RLE checkpoint: {unknown[:10]}'
-                       f'{" ..." if len(unknown) > 10 else ""}')
+        raise KeyError(
+            f'unexpected keys in the official RLE checkpoint: {unknown[:10]}'
+            f'{" ..." if len(unknown) > 10 else ""}'
+        )
     fcs = [k for k in state_dict if k.startswith('fcs.')]
     if fcs:
         raise ValueError(
             f'the checkpoint has hidden FC layers ({fcs[:4]}): it was trained with '
             'NUM_FC_FILTERS > 0, which OfficialRLEHead does not have; only the '
-            'published setting NUM_FC_FILTERS: [-1] (fcs = Identity) converts')
+            'published setting NUM_FC_FILTERS: [-1] (fcs = Identity) converts'
+        )
     coord, sigma = state_dict['fc_coord.linear.weight'], state_dict['fc_sigma.linear.weight']
     if coord.shape != sigma.shape or coord.shape[0] % 2:
-        raise ValueError(f'fc_coord {tuple(coord.shape)} and fc_sigma {tuple(sigma.shape)} '
-                         'must both be (2K, C)')
+        raise ValueError(
+            f'fc_coord {tuple(coord.shape)} and fc_sigma {tuple(sigma.shape)} must both be (2K, C)'
+        )
     mask = state_dict['flow.mask']
     if mask.dim() != 2:
         raise ValueError(f'flow.mask must be (num_layers, dim), got {tuple(mask.shape)}')
@@ -164,14 +209,14 @@ def convert_official_state_dict(state_dict: Mapping[str, Tensor]) -> 'OrderedDic
     for key, value in state_dict.items():
         value = value.detach().clone()
         if key.startswith('preact.'):
-            out['backbone.' + key[len('preact.'):]] = value
+            out['backbone.' + key[len('preact.') :]] = value
         elif key.startswith('fc_coord.linear.'):
-            name = key[len('fc_coord.linear.'):]
+            name = key[len('fc_coord.linear.') :]
             out['head.fc_coord.' + name] = value + COORD_SHIFT if name == 'bias' else value
         elif key.startswith('fc_sigma.linear.'):
-            out['head.fc_sigma.' + key[len('fc_sigma.linear.'):]] = value
+            out['head.fc_sigma.' + key[len('fc_sigma.linear.') :]] = value
         elif key.startswith('flow.'):
-            out[FLOW_PREFIX + key[len('flow.'):]] = value
+            out[FLOW_PREFIX + key[len('flow.') :]] = value
     dim = state_dict['flow.mask'].shape[1]
     dtype = state_dict['flow.mask'].dtype
     out[FLOW_PREFIX + 'loc'] = torch.zeros(dim, dtype=dtype)
@@ -184,20 +229,25 @@ def load_strictly(model: nn.Module, state_dict: Mapping[str, Tensor]) -> None:
     own = model.state_dict()
     missing = [k for k in own if k not in state_dict]
     unexpected = [k for k in state_dict if k not in own]
-    shapes = [f'{k}: {tuple(v.shape)} vs model {tuple(own[k].shape)}'
-              for k, v in state_dict.items() if k in own and v.shape != own[k].shape]
+    shapes = [
+        f'{k}: {tuple(v.shape)} vs model {tuple(own[k].shape)}'
+        for k, v in state_dict.items()
+        if k in own and v.shape != own[k].shape
+    ]
     if missing or unexpected or shapes:
         raise ValueError(
             'the converted checkpoint does not fit the model (check the config: '
             'head type mmpose_rle.OfficialRLEHead, backbone depth, in_channels, '
             'num_joints): '
             f'missing {missing[:10]}, unexpected {unexpected[:10]}, shape mismatches '
-            f'{shapes[:10]}')
+            f'{shapes[:10]}'
+        )
     model.load_state_dict(state_dict, strict=True)
 
 
-def convert_official_checkpoint(src: Union[str, Path],
-                                dst: Union[str, Path]) -> Tuple[dict, 'OrderedDict[str, Tensor]']:
+def convert_official_checkpoint(
+    src: Union[str, Path], dst: Union[str, Path]
+) -> Tuple[dict, 'OrderedDict[str, Tensor]']:
     """Convert the official checkpoint file ``src`` into an MMEngine checkpoint ``dst``.
 
     ``dst`` holds ``{'meta': ..., 'state_dict': ...}``; the meta records the source, the
@@ -213,19 +263,27 @@ def convert_official_checkpoint(src: Union[str, Path],
         raise ValueError(
             f'{src} holds objects other than tensors and plain containers, which are not '
             'loaded (weights_only=True); load it yourself, then use '
-            'extract_official_state_dict and convert_official_state_dict') from err
+            'extract_official_state_dict and convert_official_state_dict'
+        ) from err
     state = extract_official_state_dict(checkpoint)
     converted = convert_official_state_dict(state)
     arch = infer_official_architecture(state)
-    options = {'model.head.type': 'mmpose_rle.OfficialRLEHead',
-               'model.head.in_channels': arch['in_channels'],
-               'model.head.num_joints': arch['num_joints']}
+    options = {
+        'model.head.type': 'mmpose_rle.OfficialRLEHead',
+        'model.head.in_channels': arch['in_channels'],
+        'model.head.num_joints': arch['num_joints'],
+    }
     if arch['depth'] is not None:
         options['model.backbone.depth'] = arch['depth']
-    meta = dict(converted_from='official RLE RegressFlow '
-                '(github.com/Jeff-sjtu/res-loglikelihood-regression)',
-                source=str(src), **arch, cfg_options=options, coord_bias_shift=COORD_SHIFT,
-                data_preprocessor=official_data_preprocessor())
+    meta = dict(
+        converted_from='official RLE RegressFlow '
+        '(github.com/Jeff-sjtu/res-loglikelihood-regression)',
+        source=str(src),
+        **arch,
+        cfg_options=options,
+        coord_bias_shift=COORD_SHIFT,
+        data_preprocessor=official_data_preprocessor(),
+    )
     Path(dst).parent.mkdir(parents=True, exist_ok=True)
     torch.save({'meta': meta, 'state_dict': converted}, str(dst))
     return meta, converted

@@ -5,6 +5,7 @@ RLE uncertainty: :class:`~mmpose_rle.models.RLEHead` reports ``keypoint_sigmas``
 pixels of the model input, and :func:`sigmas_in_image` maps them to the image through
 the crop's scale (``σ_img = σ_input / input_size · input_scale``).
 """
+
 from dataclasses import dataclass
 from typing import List, Optional, Union
 
@@ -28,14 +29,14 @@ class PoseResult:
         sigmas (np.ndarray): ``(N, K, 2)`` predicted scale σ per coordinate, image pixels.
         bboxes (np.ndarray): ``(N, 4)`` the boxes (x1, y1, x2, y2) the model saw.
     """
+
     keypoints: np.ndarray
     scores: np.ndarray
     sigmas: np.ndarray
     bboxes: np.ndarray
 
 
-def init_rle_model(config: str, checkpoint: Optional[str] = None,
-                   device: str = 'cpu') -> nn.Module:
+def init_rle_model(config: str, checkpoint: Optional[str] = None, device: str = 'cpu') -> nn.Module:
     """Build a model from a config and load a checkpoint (MMPose's ``init_model``)."""
     return init_model(config, checkpoint, device=device)
 
@@ -49,9 +50,9 @@ def sigmas_in_image(sample: PoseDataSample) -> np.ndarray:
     return sigmas / size * scale
 
 
-def inference_rle(model: nn.Module,
-                  img: Union[str, np.ndarray],
-                  bboxes: Optional[np.ndarray] = None) -> PoseResult:
+def inference_rle(
+    model: nn.Module, img: Union[str, np.ndarray], bboxes: Optional[np.ndarray] = None
+) -> PoseResult:
     """Predict keypoints, scores and σ for the boxes of one image.
 
     Args:
@@ -65,10 +66,12 @@ def inference_rle(model: nn.Module,
     """
     samples: List[PoseDataSample] = inference_topdown(model, img, bboxes, bbox_format='xyxy')
     if not samples or 'keypoint_sigmas' not in samples[0].pred_instances:
-        raise ValueError('inference_rle needs a model whose head reports keypoint_sigmas '
-                         '(mmpose_rle.RLEHead)')
+        raise ValueError(
+            'inference_rle needs a model whose head reports keypoint_sigmas (mmpose_rle.RLEHead)'
+        )
     return PoseResult(
         keypoints=np.concatenate([s.pred_instances.keypoints for s in samples]),
         scores=np.concatenate([s.pred_instances.keypoint_scores for s in samples]),
         sigmas=np.concatenate([sigmas_in_image(s) for s in samples]),
-        bboxes=np.concatenate([s.pred_instances.bboxes for s in samples]))
+        bboxes=np.concatenate([s.pred_instances.bboxes for s in samples]),
+    )

@@ -36,6 +36,7 @@ Example (from the repository's root):
     >>> sorted(verify_onnx(model, path))  # raises OnnxMismatchError beyond 1e-4
     ['coords', 'rms', 'scores', 'sigmas']
 """
+
 import warnings
 from pathlib import Path
 from typing import Dict, Optional, Tuple, Union
@@ -49,8 +50,17 @@ from torch import Tensor, nn
 
 from mmpose_rle.models.heads import BaseRLEHead
 
-__all__ = ['INPUT_NAME', 'OUTPUT_NAMES', 'OnnxMismatchError', 'RLEInferenceGraph', 'build_model',
-           'export_onnx', 'reference_outputs', 'run_onnx', 'verify_onnx']
+__all__ = [
+    'INPUT_NAME',
+    'OUTPUT_NAMES',
+    'OnnxMismatchError',
+    'RLEInferenceGraph',
+    'build_model',
+    'export_onnx',
+    'reference_outputs',
+    'run_onnx',
+    'verify_onnx',
+]
 
 INPUT_NAME = 'images'
 OUTPUT_NAMES = ('coords', 'sigmas', 'scores', 'rms')
@@ -67,11 +77,14 @@ def _input_size(model: nn.Module) -> Tuple[int, int]:
         raise TypeError(
             f'ONNX export needs a top-down model with a head of the mmpose_rle RLE family '
             f'(RLEHead, OfficialRLEHead, IntegralRLEHead ...), got a head of type '
-            f'{type(head).__name__}; for MMPose\'s RLEHead set the head type to '
-            '"mmpose_rle.RLEHead" (its checkpoints load unchanged)')
+            f"{type(head).__name__}; for MMPose's RLEHead set the head type to "
+            '"mmpose_rle.RLEHead" (its checkpoints load unchanged)'
+        )
     if getattr(head, 'decoder', None) is None or not hasattr(head.decoder, 'input_size'):
-        raise ValueError('ONNX export needs the head\'s decoder (a RegressionLabel codec with '
-                         'input_size) to scale the coordinates to pixels')
+        raise ValueError(
+            "ONNX export needs the head's decoder (a RegressionLabel codec with "
+            'input_size) to scale the coordinates to pixels'
+        )
     w, h = head.decoder.input_size
     return int(w), int(h)
 
@@ -89,13 +102,16 @@ def _preprocessing(pre: nn.Module) -> Tuple[bool, Tensor, Tensor]:
     std = torch.ones(1, 1, 1, 1) if std is None else std.detach().reshape(1, -1, 1, 1)
     probe = torch.tensor([10.0, 60.0, 110.0]).reshape(3, 1, 1).expand(3, 2, 2)
     with torch.no_grad():
-        out = pre(dict(inputs=[probe.clone()], data_samples=[PoseDataSample()]),
-                  False)['inputs'][0, :, :2, :2].cpu()
+        out = pre(dict(inputs=[probe.clone()], data_samples=[PoseDataSample()]), False)['inputs'][
+            0, :, :2, :2
+        ].cpu()
     same = torch.allclose(out, ((probe - mean) / std)[0], atol=1e-4)
     flipped = torch.allclose(out, ((probe.flip(0) - mean) / std)[0], atol=1e-4)
     if same == flipped:
-        raise ValueError('could not read the data preprocessor\'s channel order and '
-                         'normalisation; export models with MMPose\'s PoseDataPreprocessor')
+        raise ValueError(
+            "could not read the data preprocessor's channel order and "
+            "normalisation; export models with MMPose's PoseDataPreprocessor"
+        )
     return flipped, mean.float(), std.float()
 
 
@@ -120,8 +136,7 @@ class RLEInferenceGraph(nn.Module):
         self.swap_channels, mean, std = _preprocessing(model.data_preprocessor)
         self.register_buffer('mean', mean.clone(), persistent=False)
         self.register_buffer('std', std.clone(), persistent=False)
-        self.register_buffer('size', torch.tensor([w, h], dtype=torch.float32),
-                             persistent=False)
+        self.register_buffer('size', torch.tensor([w, h], dtype=torch.float32), persistent=False)
 
     @property
     def input_size(self) -> Tuple[int, int]:
@@ -145,34 +160,43 @@ class RLEInferenceGraph(nn.Module):
         x = images.flip(1) if self.swap_channels else images
         x = (x - self.mean) / self.std
         out = self.model.head.predict_outputs(self.model.extract_feat(x))
-        return (out.coords * self.size, out.sigma, 1 - out.sigma.mean(dim=-1),
-                out.rms * self.size)
+        return (out.coords * self.size, out.sigma, 1 - out.sigma.mean(dim=-1), out.rms * self.size)
 
 
-def build_model(config: Union[str, Path, Config],
-                checkpoint: Optional[str] = None,
-                cfg_options: Optional[dict] = None) -> nn.Module:
+def build_model(
+    config: Union[str, Path, Config],
+    checkpoint: Optional[str] = None,
+    cfg_options: Optional[dict] = None,
+) -> nn.Module:
     """Build a pose model on the CPU in eval mode (MMPose's ``init_model``).
 
     The weights are those of ``checkpoint`` or, without one, the initial ones of the
     modules: ``init_weights`` is not run, so no pretrained backbone is downloaded.
     """
     import mmpose_rle  # noqa: F401  (registers the parts)
-    return init_model(config if isinstance(config, Config) else str(config), checkpoint,
-                      device='cpu', cfg_options=cfg_options)
+
+    return init_model(
+        config if isinstance(config, Config) else str(config),
+        checkpoint,
+        device='cpu',
+        cfg_options=cfg_options,
+    )
 
 
 def _metadata(graph: RLEInferenceGraph) -> Dict[str, str]:
     """Key/value metadata written into the ONNX file."""
     w, h = graph.input_size
     loss = graph.model.head.loss_module
-    meta = {'input_size': f'{w},{h}', 'input_channel_order': graph.input_channel_order,
-            'input_range': '0-255 (raw pixels; mean/std are applied in the graph)',
-            'mean': ','.join(f'{v:g}' for v in graph.mean.flatten().tolist()),
-            'std': ','.join(f'{v:g}' for v in graph.std.flatten().tolist()),
-            'outputs': 'coords (B,K,2) input pixels; sigmas (B,K,2) normalised sigma; '
-                       'scores (B,K) = 1 - mean sigma; rms (B,K,2) predictive RMS error, '
-                       'input pixels'}
+    meta = {
+        'input_size': f'{w},{h}',
+        'input_channel_order': graph.input_channel_order,
+        'input_range': '0-255 (raw pixels; mean/std are applied in the graph)',
+        'mean': ','.join(f'{v:g}' for v in graph.mean.flatten().tolist()),
+        'std': ','.join(f'{v:g}' for v in graph.std.flatten().tolist()),
+        'outputs': 'coords (B,K,2) input pixels; sigmas (B,K,2) normalised sigma; '
+        'scores (B,K) = 1 - mean sigma; rms (B,K,2) predictive RMS error, '
+        'input pixels',
+    }
     if hasattr(loss, 'residual_rms'):
         with torch.no_grad():
             meta['residual_rms'] = ','.join(f'{v:.6g}' for v in loss.residual_rms().tolist())
@@ -182,10 +206,9 @@ def _metadata(graph: RLEInferenceGraph) -> Dict[str, str]:
     return meta
 
 
-def export_onnx(model: nn.Module,
-                out_file: Union[str, Path],
-                batch_size: int = 1,
-                opset_version: int = 17) -> Path:
+def export_onnx(
+    model: nn.Module, out_file: Union[str, Path], batch_size: int = 1, opset_version: int = 17
+) -> Path:
     """Export :class:`RLEInferenceGraph` of ``model`` to ``out_file``.
 
     Uses the TorchScript exporter (``torch.onnx.export(dynamo=False)``), which needs no
@@ -211,10 +234,18 @@ def export_onnx(model: nn.Module,
     with torch.no_grad(), warnings.catch_warnings():
         graph(example)  # fills the loss's eval-mode caches, so the trace sees constants
         warnings.simplefilter('ignore')  # the TorchScript exporter's deprecation notice
-        torch.onnx.export(graph, (example, ), str(out_file), dynamo=False,
-                          opset_version=opset_version, input_names=[INPUT_NAME],
-                          output_names=list(OUTPUT_NAMES), dynamic_axes=axes)
+        torch.onnx.export(
+            graph,
+            (example,),
+            str(out_file),
+            dynamo=False,
+            opset_version=opset_version,
+            input_names=[INPUT_NAME],
+            output_names=list(OUTPUT_NAMES),
+            dynamic_axes=axes,
+        )
     import onnx
+
     proto = onnx.load(str(out_file))
     for key, value in _metadata(graph).items():
         entry = proto.metadata_props.add()
@@ -236,15 +267,20 @@ def reference_outputs(model: nn.Module, images: Tensor) -> Dict[str, np.ndarray]
     """
     w, h = _input_size(model)
     with torch.no_grad():
-        data = dict(inputs=list(images.float()),
-                    data_samples=[PoseDataSample() for _ in range(len(images))])
+        data = dict(
+            inputs=list(images.float()), data_samples=[PoseDataSample() for _ in range(len(images))]
+        )
         inputs = model.data_preprocessor(data, False)['inputs']
         out = model.head.predict_outputs(model.extract_feat(inputs))
     coords, scores = model.head.decoder.decode(
-        torch.cat([out.coords, out.sigma], dim=-1).cpu().numpy())
-    return dict(coords=coords.astype(np.float32), sigmas=out.sigma.cpu().numpy(),
-                scores=scores.astype(np.float32),
-                rms=(out.rms.cpu().numpy() * np.float32([w, h])).astype(np.float32))
+        torch.cat([out.coords, out.sigma], dim=-1).cpu().numpy()
+    )
+    return dict(
+        coords=coords.astype(np.float32),
+        sigmas=out.sigma.cpu().numpy(),
+        scores=scores.astype(np.float32),
+        rms=(out.rms.cpu().numpy() * np.float32([w, h])).astype(np.float32),
+    )
 
 
 def run_onnx(onnx_file: Union[str, Path], images: np.ndarray) -> Dict[str, np.ndarray]:
@@ -252,19 +288,22 @@ def run_onnx(onnx_file: Union[str, Path], images: np.ndarray) -> Dict[str, np.nd
     try:
         import onnxruntime as ort
     except ImportError as err:  # pragma: no cover
-        raise ImportError('checking the export needs onnxruntime: pip install onnxruntime '
-                          '(or pass --no-verify)') from err
+        raise ImportError(
+            'checking the export needs onnxruntime: pip install onnxruntime (or pass --no-verify)'
+        ) from err
     session = ort.InferenceSession(str(onnx_file), providers=['CPUExecutionProvider'])
     outs = session.run(list(OUTPUT_NAMES), {INPUT_NAME: np.asarray(images, np.float32)})
     return dict(zip(OUTPUT_NAMES, outs))
 
 
-def verify_onnx(model: nn.Module,
-                onnx_file: Union[str, Path],
-                batch_size: int = 2,
-                atol: float = 1e-4,
-                seed: int = 0,
-                images: Optional[Tensor] = None) -> Dict[str, float]:
+def verify_onnx(
+    model: nn.Module,
+    onnx_file: Union[str, Path],
+    batch_size: int = 2,
+    atol: float = 1e-4,
+    seed: int = 0,
+    images: Optional[Tensor] = None,
+) -> Dict[str, float]:
     """Compare ONNX Runtime with PyTorch on raw crops; raise beyond ``atol``.
 
     Args:
@@ -293,12 +332,15 @@ def verify_onnx(model: nn.Module,
     diffs = {}
     for name in OUTPUT_NAMES:
         if got[name].shape != ref[name].shape:
-            raise OnnxMismatchError(f'{name}: ONNX shape {got[name].shape} != PyTorch shape '
-                                    f'{ref[name].shape}')
+            raise OnnxMismatchError(
+                f'{name}: ONNX shape {got[name].shape} != PyTorch shape {ref[name].shape}'
+            )
         scale = size if name in ('coords', 'rms') else 1.0
         diffs[name] = float(np.abs((got[name] - ref[name]) / scale).max())
     bad = {k: v for k, v in diffs.items() if not v <= atol}
     if bad:
-        raise OnnxMismatchError(f'ONNX Runtime and PyTorch differ by more than {atol:g} '
-                                f'(max abs, coords in normalised units): {bad}')
+        raise OnnxMismatchError(
+            f'ONNX Runtime and PyTorch differ by more than {atol:g} '
+            f'(max abs, coords in normalised units): {bad}'
+        )
     return diffs

@@ -5,6 +5,7 @@ keypoint gets an axis-aligned ellipse with semi-axes ``k·σx`` and ``k·σy`` (
 predicts one scale per coordinate), ``k = 1`` by default. The ellipse shows the predicted
 scale, not a calibrated interval.
 """
+
 from typing import Optional, Sequence
 
 import cv2
@@ -14,12 +15,14 @@ from mmpose.visualization import PoseLocalVisualizer
 __all__ = ['draw_sigma_ellipses', 'draw_pose_with_sigmas']
 
 
-def draw_sigma_ellipses(img: np.ndarray,
-                        keypoints: np.ndarray,
-                        sigmas: np.ndarray,
-                        scale: float = 1.0,
-                        color: Sequence[int] = (255, 255, 255),
-                        thickness: int = 1) -> np.ndarray:
+def draw_sigma_ellipses(
+    img: np.ndarray,
+    keypoints: np.ndarray,
+    sigmas: np.ndarray,
+    scale: float = 1.0,
+    color: Sequence[int] = (255, 255, 255),
+    thickness: int = 1,
+) -> np.ndarray:
     """Draw one ellipse per keypoint on a copy of ``img``.
 
     Args:
@@ -42,18 +45,29 @@ def draw_sigma_ellipses(img: np.ndarray,
         if not np.isfinite([x, y, sx, sy]).all():
             continue
         axes = (max(1, int(round(scale * sx))), max(1, int(round(scale * sy))))
-        cv2.ellipse(out, (int(round(x)), int(round(y))), axes, 0, 0, 360, tuple(color),
-                    thickness, cv2.LINE_AA)
+        cv2.ellipse(
+            out,
+            (int(round(x)), int(round(y))),
+            axes,
+            0,
+            0,
+            360,
+            tuple(color),
+            thickness,
+            cv2.LINE_AA,
+        )
     return out
 
 
-def draw_pose_with_sigmas(img_rgb: np.ndarray,
-                          sample,
-                          sigmas: np.ndarray,
-                          dataset_meta: dict,
-                          kpt_thr: float = 0.0,
-                          scale: float = 1.0,
-                          radius: Optional[int] = None) -> np.ndarray:
+def draw_pose_with_sigmas(
+    img_rgb: np.ndarray,
+    sample,
+    sigmas: np.ndarray,
+    dataset_meta: dict,
+    kpt_thr: float = 0.0,
+    scale: float = 1.0,
+    radius: Optional[int] = None,
+) -> np.ndarray:
     """Skeleton and keypoints (MMPose's visualizer) plus σ ellipses, RGB in and out.
 
     Args:
@@ -69,6 +83,7 @@ def draw_pose_with_sigmas(img_rgb: np.ndarray,
     radius = radius or max(1, round(max(img_rgb.shape[:2]) / 160))
     vis = PoseLocalVisualizer(radius=radius, line_width=max(1, radius // 2))
     vis.set_dataset_meta(dataset_meta)
-    drawn = vis.add_datasample('prediction', img_rgb, sample, draw_gt=False, draw_bbox=True,
-                               kpt_thr=kpt_thr, show=False)
+    drawn = vis.add_datasample(
+        'prediction', img_rgb, sample, draw_gt=False, draw_bbox=True, kpt_thr=kpt_thr, show=False
+    )
     return draw_sigma_ellipses(drawn, sample.pred_instances.keypoints, sigmas, scale=scale)

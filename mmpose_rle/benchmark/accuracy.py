@@ -15,6 +15,7 @@ Besides the wall time of a run (``train_time``, which includes data loading, val
 and start-up), :func:`median_iter_time` reads the per-iteration ``time`` of MMEngine's
 training log, the cost of one step that runs of different lengths can be compared by.
 """
+
 import json
 import os
 import os.path as osp
@@ -48,8 +49,9 @@ def median_iter_time(log_path: str) -> Optional[float]:
     return float(np.median(times)) if times else None
 
 
-def train_variant(cfg: Config, work_dir: str, seed: int, epochs: int,
-                  reuse: bool = False) -> Dict[str, object]:
+def train_variant(
+    cfg: Config, work_dir: str, seed: int, epochs: int, reuse: bool = False
+) -> Dict[str, object]:
     """Train ``cfg`` for ``epochs`` with ``seed``.
 
     Returns:
@@ -66,10 +68,19 @@ def train_variant(cfg: Config, work_dir: str, seed: int, epochs: int,
     if not (reuse and osp.exists(checkpoint) and osp.exists(record)):
         cfg_path = osp.join(work_dir, 'config.py')
         cfg.dump(cfg_path)
-        cmd = [sys.executable, '-m', 'mmpose_rle.cli.train', cfg_path, '--work-dir', work_dir,
-               '--cfg-options', f'randomness.seed={seed}', f'train_cfg.max_epochs={epochs}',
-               f'train_cfg.val_interval={epochs}',
-               f'default_hooks.checkpoint.interval={epochs}']
+        cmd = [
+            sys.executable,
+            '-m',
+            'mmpose_rle.cli.train',
+            cfg_path,
+            '--work-dir',
+            work_dir,
+            '--cfg-options',
+            f'randomness.seed={seed}',
+            f'train_cfg.max_epochs={epochs}',
+            f'train_cfg.val_interval={epochs}',
+            f'default_hooks.checkpoint.interval={epochs}',
+        ]
         start = time.time()
         with open(log_path, 'w') as log:
             proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT)
@@ -79,8 +90,7 @@ def train_variant(cfg: Config, work_dir: str, seed: int, epochs: int,
             json.dump(dict(train_time=time.time() - start), f)
     with open(record) as f:
         train_time = json.load(f)['train_time']
-    return dict(checkpoint=checkpoint, train_time=train_time,
-                iter_time=median_iter_time(log_path))
+    return dict(checkpoint=checkpoint, train_time=train_time, iter_time=median_iter_time(log_path))
 
 
 def calibration(errors: np.ndarray, sigmas: np.ndarray) -> Dict[str, float]:

@@ -15,6 +15,7 @@ the ``backbone+neck`` lower bound (``extract_feat`` of one model: a one-FC head 
 add to it), and the training-side cost of each head: ``head.loss`` forward and backward
 on fixed features (the head, the flow and the loss).
 """
+
 import math
 import time
 from typing import Callable, Dict, List, Optional
@@ -30,8 +31,9 @@ __all__ = ['interleaved_times', 'ratio_stats', 'paired_speed', 'FEATURES']
 FEATURES = 'backbone+neck'
 
 
-def interleaved_times(fns: Dict[str, Callable[[], object]], rounds: int,
-                      warmup: int = 1, min_time: float = 0.0) -> Dict[str, List[float]]:
+def interleaved_times(
+    fns: Dict[str, Callable[[], object]], rounds: int, warmup: int = 1, min_time: float = 0.0
+) -> Dict[str, List[float]]:
     """Time every ``fns[name]()`` once per round, rotating the order every round.
 
     Args:
@@ -80,10 +82,17 @@ def _all_ratios(times: Dict[str, List[float]]) -> Dict[str, Dict[str, Dict[str, 
     return {a: {b: ratio_stats(times, b, a) for b in times if b != a} for a in times}
 
 
-def paired_speed(models: Dict[str, nn.Module], input_size, num_keypoints: int,
-                 batch_size: int = 8, rounds: int = 10, train_batch: int = 16,
-                 head_rounds: Optional[int] = None, head_min_time: float = 0.05,
-                 features_of: Optional[str] = None) -> dict:
+def paired_speed(
+    models: Dict[str, nn.Module],
+    input_size,
+    num_keypoints: int,
+    batch_size: int = 8,
+    rounds: int = 10,
+    train_batch: int = 16,
+    head_rounds: Optional[int] = None,
+    head_min_time: float = 0.05,
+    features_of: Optional[str] = None,
+) -> dict:
     """Interleaved timing of ``models`` (see the module docstring).
 
     Args:
@@ -117,27 +126,35 @@ def paired_speed(models: Dict[str, nn.Module], input_size, num_keypoints: int,
         model.test_cfg['flip_test'] = False
     data = packed_batch(batch_size, input_size, num_keypoints)
     inputs = models[features_of].data_preprocessor(data, False)['inputs']
-    result: dict = dict(batch_size=batch_size, rounds=rounds, features_of=features_of,
-                        head_rounds=head_rounds or 3 * rounds)
+    result: dict = dict(
+        batch_size=batch_size,
+        rounds=rounds,
+        features_of=features_of,
+        head_rounds=head_rounds or 3 * rounds,
+    )
     with torch.no_grad():
         tensor = {n: (lambda m=m: m(inputs, None, mode='tensor')) for n, m in models.items()}
         tensor[FEATURES] = lambda: models[features_of].extract_feat(inputs)
         predict = {n: (lambda m=m: m.test_step(data)) for n, m in models.items()}
         predict[FEATURES] = lambda: models[features_of].extract_feat(
-            models[features_of].data_preprocessor(data, False)['inputs'])
+            models[features_of].data_preprocessor(data, False)['inputs']
+        )
         for mode, fns in (('tensor', tensor), ('predict', predict)):
             times = interleaved_times(fns, rounds)
-            result[mode] = dict(seconds={n: float(np.median(t)) for n, t in times.items()},
-                                throughput_ratio=_all_ratios(times))
+            result[mode] = dict(
+                seconds={n: float(np.median(t)) for n, t in times.items()},
+                throughput_ratio=_all_ratios(times),
+            )
     for name, model in models.items():
         model.test_cfg['flip_test'] = flips[name]
         model.train()
     train_data = packed_batch(train_batch, input_size, num_keypoints)
-    steps = {n: head_step(m, m.data_preprocessor(train_data, True))
-             for n, m in models.items()}
+    steps = {n: head_step(m, m.data_preprocessor(train_data, True)) for n, m in models.items()}
     times = interleaved_times(steps, head_rounds or 3 * rounds, min_time=head_min_time)
-    result['head_step'] = dict(seconds={n: float(np.median(t)) for n, t in times.items()},
-                               throughput_ratio=_all_ratios(times))
+    result['head_step'] = dict(
+        seconds={n: float(np.median(t)) for n, t in times.items()},
+        throughput_ratio=_all_ratios(times),
+    )
     for model in models.values():
         model.eval()
     return result

@@ -4,6 +4,7 @@ Every time is the median of repeated runs after warm-up, measured in the same pr
 as the other variants, so that ratios between variants are what to read (the machines
 are shared and noisy).
 """
+
 import statistics
 import time
 from typing import Callable, Dict, List
@@ -32,9 +33,16 @@ def median_time(fn: Callable[[], object], warmup: int = 2, repeats: int = 5) -> 
 def packed_batch(batch_size: int, input_size, num_keypoints: int) -> dict:
     """A batch as the data loader gives it, with labels for every kind of head."""
     w, h = input_size
-    data = get_packed_inputs(batch_size, num_keypoints=num_keypoints, img_shape=(h, w),
-                             input_size=(w, h), heatmap_size=(w // 4, h // 4),
-                             with_heatmap=True, with_reg_label=True, with_simcc_label=False)
+    data = get_packed_inputs(
+        batch_size,
+        num_keypoints=num_keypoints,
+        img_shape=(h, w),
+        input_size=(w, h),
+        heatmap_size=(w // 4, h // 4),
+        with_heatmap=True,
+        with_reg_label=True,
+        with_simcc_label=False,
+    )
     perm = list(range(num_keypoints))
     for sample in data['data_samples']:
         sample.set_metainfo(dict(flip_indices=perm))
@@ -54,6 +62,7 @@ def head_step(model: nn.Module, batch: dict) -> Callable[[], None]:
     def step() -> None:
         losses = model.head.loss(feats, batch['data_samples'])
         sum(v for k, v in losses.items() if 'loss' in k).backward()
+
     return step
 
 
@@ -81,9 +90,14 @@ def _saved_activation_bytes(fn: Callable[[], torch.Tensor]) -> int:
     return sum(storages.values())
 
 
-def measure_speed(model: nn.Module, input_size, num_keypoints: int,
-                  batch_sizes: List[int] = (1, 32), train_batch: int = 16,
-                  repeats: int = 5) -> dict:
+def measure_speed(
+    model: nn.Module,
+    input_size,
+    num_keypoints: int,
+    batch_sizes: List[int] = (1, 32),
+    train_batch: int = 16,
+    repeats: int = 5,
+) -> dict:
     """Measure one model.
 
     Returns:
@@ -102,8 +116,9 @@ def measure_speed(model: nn.Module, input_size, num_keypoints: int,
     result: dict = {}
     params = sum(p.numel() for p in model.parameters())
     result['params'] = params / 1e6
-    analysis = get_model_complexity_info(_TensorMode(model), input_shape=(3, h, w),
-                                         show_table=False, show_arch=False)
+    analysis = get_model_complexity_info(
+        _TensorMode(model), input_shape=(3, h, w), show_table=False, show_arch=False
+    )
     result['flops'] = analysis['flops'] / 1e9
 
     flip_test = model.test_cfg.get('flip_test', False)
@@ -112,15 +127,17 @@ def measure_speed(model: nn.Module, input_size, num_keypoints: int,
             data = packed_batch(b, input_size, num_keypoints)
             inputs = model.data_preprocessor(data, False)['inputs']
             result[f'latency_b{b}_features'] = median_time(
-                lambda inputs=inputs: model.extract_feat(inputs), repeats=repeats)
+                lambda inputs=inputs: model.extract_feat(inputs), repeats=repeats
+            )
             for flip in (False, True):
                 model.test_cfg['flip_test'] = flip
                 t = median_time(lambda data=data: model.test_step(data), repeats=repeats)
                 key = f'b{b}' + ('_flip' if flip else '')
                 result[f'latency_{key}'] = t
                 result[f'throughput_{key}'] = b / t
-            result[f'overhead_b{b}'] = result[f'latency_b{b}'] / \
-                result[f'latency_b{b}_features'] - 1
+            result[f'overhead_b{b}'] = (
+                result[f'latency_b{b}'] / result[f'latency_b{b}_features'] - 1
+            )
     model.test_cfg['flip_test'] = flip_test
 
     model.train()
@@ -128,8 +145,9 @@ def measure_speed(model: nn.Module, input_size, num_keypoints: int,
     wrapper = OptimWrapper(torch.optim.Adam(model.parameters(), lr=1e-6))
     result['train_step'] = median_time(lambda: model.train_step(data, wrapper), repeats=repeats)
     batch = model.data_preprocessor(data, True)
-    result['head_share'] = median_time(head_step(model, batch),
-                                       repeats=repeats) / result['train_step']
+    result['head_share'] = (
+        median_time(head_step(model, batch), repeats=repeats) / result['train_step']
+    )
 
     def full_forward():
         losses = model.loss(batch['inputs'], batch['data_samples'])

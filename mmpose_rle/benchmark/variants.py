@@ -12,6 +12,7 @@ changes only the head, the neck and the training target:
 * ``official`` — our head with the official formulation and official head;
 * ``integral_rle`` — :class:`~mmpose_rle.models.heads.IntegralRLEHead` when installed.
 """
+
 import copy
 from typing import Callable, Dict, List, Optional
 
@@ -44,6 +45,7 @@ def _mmpose_rle(cfg: Config) -> None:
 def _loss(**kwargs) -> Callable[[Config], None]:
     def apply(cfg: Config) -> None:
         _head(cfg).loss = dict(type='mmpose_rle.RLELoss', use_target_weight=True, **kwargs)
+
     return apply
 
 
@@ -54,9 +56,13 @@ def _official(cfg: Config) -> None:
 
 def _l1(cfg: Config) -> None:
     head = _head(cfg)
-    cfg.model.head = dict(type='RegressionHead', in_channels=head.in_channels,
-                          num_joints=head.num_joints,
-                          loss=dict(type='L1Loss', use_target_weight=True), decoder=head.decoder)
+    cfg.model.head = dict(
+        type='RegressionHead',
+        in_channels=head.in_channels,
+        num_joints=head.num_joints,
+        loss=dict(type='L1Loss', use_target_weight=True),
+        decoder=head.decoder,
+    )
 
 
 def _heatmap(cfg: Config) -> None:
@@ -64,10 +70,13 @@ def _heatmap(cfg: Config) -> None:
     w, h = head.decoder['input_size']
     codec = dict(type='MSRAHeatmap', input_size=(w, h), heatmap_size=(w // 4, h // 4), sigma=2)
     cfg.model.pop('neck')
-    cfg.model.head = dict(type='HeatmapHead', in_channels=head.in_channels,
-                          out_channels=head.num_joints,
-                          loss=dict(type='KeypointMSELoss', use_target_weight=True),
-                          decoder=codec)
+    cfg.model.head = dict(
+        type='HeatmapHead',
+        in_channels=head.in_channels,
+        out_channels=head.num_joints,
+        loss=dict(type='KeypointMSELoss', use_target_weight=True),
+        decoder=codec,
+    )
     cfg.model.test_cfg = dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True)
     _swap_target(cfg, codec)
 
@@ -76,17 +85,35 @@ def _integral(cfg: Config) -> None:
     head = _head(cfg)
     w, h = head.decoder['input_size']
     cfg.model.pop('neck')
-    cfg.model.head = dict(type='mmpose_rle.IntegralRLEHead', in_channels=head.in_channels,
-                          in_featuremap_size=(max(1, w // 32), max(1, h // 32)),
-                          num_joints=head.num_joints, decoder=head.decoder)
+    cfg.model.head = dict(
+        type='mmpose_rle.IntegralRLEHead',
+        in_channels=head.in_channels,
+        in_featuremap_size=(max(1, w // 32), max(1, h // 32)),
+        num_joints=head.num_joints,
+        decoder=head.decoder,
+    )
 
 
 VARIANTS: Dict[str, Callable[[Config], None]] = dict(
-    rle=_rle, mmpose_rle=_mmpose_rle, heatmap=_heatmap, l1=_l1,
-    reparam=_loss(design='reparam'), basic=_loss(design='basic'), official=_official,
-    integral_rle=_integral)
-DEFAULT_VARIANTS: List[str] = ['rle', 'mmpose_rle', 'heatmap', 'l1', 'reparam', 'basic',
-                               'official', 'integral_rle']
+    rle=_rle,
+    mmpose_rle=_mmpose_rle,
+    heatmap=_heatmap,
+    l1=_l1,
+    reparam=_loss(design='reparam'),
+    basic=_loss(design='basic'),
+    official=_official,
+    integral_rle=_integral,
+)
+DEFAULT_VARIANTS: List[str] = [
+    'rle',
+    'mmpose_rle',
+    'heatmap',
+    'l1',
+    'reparam',
+    'basic',
+    'official',
+    'integral_rle',
+]
 
 
 def make_variant(base: Config, name: str, options: Optional[dict] = None) -> Config:

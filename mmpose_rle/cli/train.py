@@ -5,6 +5,7 @@ mmpose_rle``). On top of MMPose's own tools/train.py it makes ``--resume`` exact
 checkpoints safely on torch >= 2.6 and runs every launcher on machines without a GPU
 (gloo).
 """
+
 import argparse
 from typing import Optional, Sequence
 
@@ -18,17 +19,35 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a pose model')
     parser.add_argument('config', help='config file')
     parser.add_argument('--work-dir', help='where logs and checkpoints go')
-    parser.add_argument('--resume', nargs='?', const='auto', default=None,
-                        help='resume from the latest checkpoint of the work dir, or from '
-                        'the checkpoint given')
-    parser.add_argument('--amp', nargs='?', const='fp16', choices=['fp16', 'bf16'],
-                        help='automatic mixed precision (default fp16)')
-    parser.add_argument('--no-exact-resume', action='store_true',
-                        help="use MMEngine's plain data seeding")
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, e.g. train_cfg.max_epochs=10')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        const='auto',
+        default=None,
+        help='resume from the latest checkpoint of the work dir, or from the checkpoint given',
+    )
+    parser.add_argument(
+        '--amp',
+        nargs='?',
+        const='fp16',
+        choices=['fp16', 'bf16'],
+        help='automatic mixed precision (default fp16)',
+    )
+    parser.add_argument(
+        '--no-exact-resume', action='store_true', help="use MMEngine's plain data seeding"
+    )
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, e.g. train_cfg.max_epochs=10',
+    )
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher',
+    )
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     return parser.parse_args(argv)
 
@@ -39,9 +58,15 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    configure_training(cfg, args.config, work_dir=args.work_dir, resume=args.resume,
-                       amp=args.amp, launcher=args.launcher,
-                       exact_resume=not args.no_exact_resume)
+    configure_training(
+        cfg,
+        args.config,
+        work_dir=args.work_dir,
+        resume=args.resume,
+        amp=args.amp,
+        launcher=args.launcher,
+        exact_resume=not args.no_exact_resume,
+    )
     CPUAwareRunner.from_cfg(cfg).train()
 
 

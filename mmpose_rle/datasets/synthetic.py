@@ -14,6 +14,7 @@ metainfo file::
 Generation is deterministic in ``seed`` and cached: a directory that already holds a
 complete data set with the same parameters is reused.
 """
+
 import json
 import math
 from dataclasses import asdict, dataclass
@@ -23,18 +24,36 @@ from typing import Dict, List, Optional, Tuple
 import cv2
 import numpy as np
 
-__all__ = ['KEYPOINTS', 'FLIP_PAIRS', 'SKELETON', 'SIGMAS', 'SyntheticFigures',
-           'generate_synthetic_figures']
+__all__ = [
+    'KEYPOINTS',
+    'FLIP_PAIRS',
+    'SKELETON',
+    'SIGMAS',
+    'SyntheticFigures',
+    'generate_synthetic_figures',
+]
 
-KEYPOINTS = ('head', 'neck', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist',
-             'pelvis', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle')
+KEYPOINTS = (
+    'head',
+    'neck',
+    'left_elbow',
+    'right_elbow',
+    'left_wrist',
+    'right_wrist',
+    'pelvis',
+    'left_knee',
+    'right_knee',
+    'left_ankle',
+    'right_ankle',
+)
 FLIP_PAIRS = ((2, 3), (4, 5), (7, 8), (9, 10))
-SKELETON = ((0, 1), (1, 2), (2, 4), (1, 3), (3, 5), (1, 6), (6, 7), (7, 9), (6, 8),
-            (8, 10))
+SKELETON = ((0, 1), (1, 2), (2, 4), (1, 3), (3, 5), (1, 6), (6, 7), (7, 9), (6, 8), (8, 10))
 #: COCO-style per-keypoint sigmas (OKS), looser for the distal joints.
 SIGMAS = (0.05, 0.05, 0.06, 0.06, 0.07, 0.07, 0.06, 0.07, 0.07, 0.08, 0.08)
-_SIDE = {name: ('left' if name.startswith('left') else
-                'right' if name.startswith('right') else 'centre') for name in KEYPOINTS}
+_SIDE = {
+    name: ('left' if name.startswith('left') else 'right' if name.startswith('right') else 'centre')
+    for name in KEYPOINTS
+}
 _COLOURS = {'left': (40, 60, 230), 'right': (230, 140, 30), 'centre': (60, 200, 60)}  # BGR
 
 
@@ -48,6 +67,7 @@ class SyntheticFigures:
         image_size (int): Side of the square images in pixels.
         seed (int): Seed of the generator.
     """
+
     num_train: int = 320
     num_val: int = 80
     image_size: int = 160
@@ -56,7 +76,8 @@ class SyntheticFigures:
 
     def key(self) -> str:
         return 'figures-v{version}-n{num_train}-{num_val}-s{image_size}-seed{seed}'.format(
-            **asdict(self))
+            **asdict(self)
+        )
 
 
 def _background(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -91,12 +112,14 @@ def _pose(rng: np.random.Generator, size: int) -> np.ndarray:
         # the figure faces the viewer: its left limbs are on the image's right
         upper = tilt + sign * rng.uniform(0.4, 2.6)
         kps[f'{side}_elbow'] = step(neck, upper, 0.45 * scale)
-        kps[f'{side}_wrist'] = step(kps[f'{side}_elbow'], upper + sign * rng.uniform(-0.3, 1.5),
-                                    0.4 * scale)
+        kps[f'{side}_wrist'] = step(
+            kps[f'{side}_elbow'], upper + sign * rng.uniform(-0.3, 1.5), 0.4 * scale
+        )
         thigh = tilt + math.pi - sign * rng.uniform(0.1, 0.8)
         kps[f'{side}_knee'] = step(pelvis, thigh, 0.55 * scale)
-        kps[f'{side}_ankle'] = step(kps[f'{side}_knee'], thigh + sign * rng.uniform(-0.6, 0.2),
-                                    0.5 * scale)
+        kps[f'{side}_ankle'] = step(
+            kps[f'{side}_knee'], thigh + sign * rng.uniform(-0.6, 0.2), 0.5 * scale
+        )
     return np.stack([kps[name] for name in KEYPOINTS]).astype(np.float32)
 
 
@@ -110,8 +133,15 @@ def _draw(img: np.ndarray, kps: np.ndarray, rng: np.random.Generator) -> None:
     head = tuple(int(round(v)) for v in kps[0] * 16)
     cv2.circle(img, head, int(width * 1.8 * 16), (40, 220, 230), -1, cv2.LINE_AA, shift=4)
     for x, y in kps:
-        cv2.circle(img, (int(round(x * 16)), int(round(y * 16))), int(width * 0.8 * 16),
-                   (250, 250, 250), -1, cv2.LINE_AA, shift=4)
+        cv2.circle(
+            img,
+            (int(round(x * 16)), int(round(y * 16))),
+            int(width * 0.8 * 16),
+            (250, 250, 250),
+            -1,
+            cv2.LINE_AA,
+            shift=4,
+        )
 
 
 def _annotation(kps: np.ndarray, size: int, ann_id: int, img_id: int) -> dict:
@@ -124,11 +154,16 @@ def _annotation(kps: np.ndarray, size: int, ann_id: int, img_id: int) -> dict:
     x0, y0 = max(0.0, x0 - pad_w), max(0.0, y0 - pad_h)
     x1, y1 = min(size - 1.0, x1 + pad_w), min(size - 1.0, y1 + pad_h)
     flat = np.concatenate([np.where(inside[:, None], kps, 0), vis[:, None]], 1)
-    return dict(id=ann_id, image_id=img_id, category_id=1, iscrowd=0,
-                keypoints=[round(float(v), 2) for v in flat.reshape(-1)],
-                num_keypoints=int(inside.sum()),
-                bbox=[round(float(v), 2) for v in (x0, y0, x1 - x0, y1 - y0)],
-                area=round(float((x1 - x0) * (y1 - y0)), 2))
+    return dict(
+        id=ann_id,
+        image_id=img_id,
+        category_id=1,
+        iscrowd=0,
+        keypoints=[round(float(v), 2) for v in flat.reshape(-1)],
+        num_keypoints=int(inside.sum()),
+        bbox=[round(float(v), 2) for v in (x0, y0, x1 - x0, y1 - y0)],
+        area=round(float((x1 - x0) * (y1 - y0)), 2),
+    )
 
 
 def _metainfo() -> str:
@@ -137,29 +172,55 @@ def _metainfo() -> str:
         swap = ''
         for a, b in FLIP_PAIRS:
             swap = KEYPOINTS[b] if i == a else KEYPOINTS[a] if i == b else swap
-        kinfo[i] = dict(name=name, id=i, color=list(_COLOURS[_SIDE[name]][::-1]),
-                        type='upper' if i < 6 else 'lower', swap=swap)
-    sinfo = {i: dict(link=(KEYPOINTS[a], KEYPOINTS[b]), id=i,
-                     color=list(_COLOURS[_SIDE[KEYPOINTS[b]]][::-1]))
-             for i, (a, b) in enumerate(SKELETON)}
-    info = dict(dataset_name='synthetic_figures',
-                paper_info=dict(author='mmpose_rle', title='Procedural stick figures',
-                                container='', year='2026', homepage=''),
-                keypoint_info=kinfo, skeleton_info=sinfo,
-                joint_weights=[1.0] * len(KEYPOINTS), sigmas=list(SIGMAS))
+        kinfo[i] = dict(
+            name=name,
+            id=i,
+            color=list(_COLOURS[_SIDE[name]][::-1]),
+            type='upper' if i < 6 else 'lower',
+            swap=swap,
+        )
+    sinfo = {
+        i: dict(
+            link=(KEYPOINTS[a], KEYPOINTS[b]), id=i, color=list(_COLOURS[_SIDE[KEYPOINTS[b]]][::-1])
+        )
+        for i, (a, b) in enumerate(SKELETON)
+    }
+    info = dict(
+        dataset_name='synthetic_figures',
+        paper_info=dict(
+            author='mmpose_rle',
+            title='Procedural stick figures',
+            container='',
+            year='2026',
+            homepage='',
+        ),
+        keypoint_info=kinfo,
+        skeleton_info=sinfo,
+        joint_weights=[1.0] * len(KEYPOINTS),
+        sigmas=list(SIGMAS),
+    )
     return '# Generated by mmpose_rle.datasets.synthetic\ndataset_info = ' + repr(info) + '\n'
 
 
 def _coco(images: List[dict], anns: List[dict]) -> dict:
-    return dict(images=images, annotations=anns,
-                categories=[dict(id=1, name='figure', supercategory='figure',
-                                 keypoints=list(KEYPOINTS),
-                                 skeleton=[[a + 1, b + 1] for a, b in SKELETON])])
+    return dict(
+        images=images,
+        annotations=anns,
+        categories=[
+            dict(
+                id=1,
+                name='figure',
+                supercategory='figure',
+                keypoints=list(KEYPOINTS),
+                skeleton=[[a + 1, b + 1] for a, b in SKELETON],
+            )
+        ],
+    )
 
 
-def generate_synthetic_figures(root: str,
-                               params: Optional[SyntheticFigures] = None,
-                               progress: bool = True) -> Path:
+def generate_synthetic_figures(
+    root: str, params: Optional[SyntheticFigures] = None, progress: bool = True
+) -> Path:
     """Generate (or reuse) the data set under ``root/<params.key()>``.
 
     Args:
@@ -183,6 +244,7 @@ def generate_synthetic_figures(root: str,
     indices = range(total)
     if progress:
         from tqdm import tqdm
+
         indices = tqdm(indices, desc='generating synthetic figures', unit='img')
     for i in indices:
         img = _background(rng, params.image_size)
@@ -191,8 +253,9 @@ def generate_synthetic_figures(root: str,
         name = f'{i:06d}.png'
         cv2.imwrite(str(out / 'images' / name), img)
         split = 'train' if i < params.num_train else 'val'
-        splits[split][0].append(dict(id=i, file_name=name, width=params.image_size,
-                                     height=params.image_size))
+        splits[split][0].append(
+            dict(id=i, file_name=name, width=params.image_size, height=params.image_size)
+        )
         splits[split][1].append(_annotation(kps, params.image_size, i, i))
     for split, (images, anns) in splits.items():
         (out / f'{split}.json').write_text(json.dumps(_coco(images, anns)))

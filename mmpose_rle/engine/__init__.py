@@ -1,4 +1,5 @@
 """Training machinery: exact resume, safe checkpoint loading, CPU distributed training."""
+
 from .consistency_hook import HeadDatasetCheckHook, check_head_against_metainfo
 from .cpu_ddp import CPUAwareRunner, init_cpu_distributed, launcher_environment
 from .safe_checkpoint import SAFE_GLOBALS, allow_mmengine_checkpoints
@@ -7,9 +8,19 @@ from .step_seed_hook import StepSeedHook, seed_everything
 from .train_setup import add_hook, configure_training, default_work_dir
 
 __all__ = [
-    'HeadDatasetCheckHook', 'check_head_against_metainfo', 'CPUAwareRunner',
-    'init_cpu_distributed', 'launcher_environment', 'StepSeedHook', 'seed_everything',
-    'SAFE_GLOBALS', 'allow_mmengine_checkpoints',
-    'SeededDataset', 'SeededSampler', 'wrap_seeded', 'configure_training', 'add_hook',
-    'default_work_dir'
+    'HeadDatasetCheckHook',
+    'check_head_against_metainfo',
+    'CPUAwareRunner',
+    'init_cpu_distributed',
+    'launcher_environment',
+    'StepSeedHook',
+    'seed_everything',
+    'SAFE_GLOBALS',
+    'allow_mmengine_checkpoints',
+    'SeededDataset',
+    'SeededSampler',
+    'wrap_seeded',
+    'configure_training',
+    'add_hook',
+    'default_work_dir',
 ]

@@ -1,4 +1,5 @@
 """Check the head against the data set before the first iteration."""
+
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
@@ -24,12 +25,14 @@ def check_head_against_metainfo(head, metainfo: dict, split: str) -> None:
         raise ValueError(
             f'model.head.num_joints={num_joints} but the {split} data set '
             f'({metainfo.get("dataset_name", "?")}) has {num_keypoints} keypoints: set '
-            f'num_joints={num_keypoints} in the config')
+            f'num_joints={num_keypoints} in the config'
+        )
     flip_indices = metainfo.get('flip_indices')
     if flip_indices is not None and len(flip_indices) != num_joints:
         raise ValueError(
-            f'the {split} data set\'s flip_indices has {len(flip_indices)} entries for '
-            f'{num_joints} keypoints: check the `swap` partners in its metainfo')
+            f"the {split} data set's flip_indices has {len(flip_indices)} entries for "
+            f'{num_joints} keypoints: check the `swap` partners in its metainfo'
+        )
 
 
 @HOOKS.register_module()

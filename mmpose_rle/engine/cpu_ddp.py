@@ -19,6 +19,7 @@ mpi       ``OMPI_COMM_WORLD_RANK``, ``OMPI_COMM_WORLD_SIZE``, ``OMPI_COMM_WORLD_
 
 :class:`CPUAwareRunner` wraps CPU models without ``device_ids``.
 """
+
 import os
 import subprocess
 from typing import Dict, Mapping
@@ -38,32 +39,39 @@ class CPUAwareRunner(Runner):
     ``device_ids`` (``broadcast_buffers=False`` as MMEngine's default wrapper)."""
 
     def wrap_model(self, model_wrapper_cfg, model):
-        if not (self.distributed and model_wrapper_cfg is None
-                and not torch.cuda.is_available()):
+        if not (self.distributed and model_wrapper_cfg is None and not torch.cuda.is_available()):
             return super().wrap_model(model_wrapper_cfg, model)
         return MMDistributedDataParallel(
-            module=model, device_ids=None, broadcast_buffers=False,
-            find_unused_parameters=self.cfg.get('find_unused_parameters', False))
+            module=model,
+            device_ids=None,
+            broadcast_buffers=False,
+            find_unused_parameters=self.cfg.get('find_unused_parameters', False),
+        )
 
 
 def _require(env: Mapping[str, str], names, launcher: str, hint: str) -> None:
     missing = [n for n in names if n not in env]
     if missing:
-        raise RuntimeError(f'--launcher {launcher} on a machine without a GPU: the '
-                           f'environment lacks {", ".join(missing)}; {hint}')
+        raise RuntimeError(
+            f'--launcher {launcher} on a machine without a GPU: the '
+            f'environment lacks {", ".join(missing)}; {hint}'
+        )
 
 
 def _first_slurm_host(node_list: str) -> str:
     try:
-        out = subprocess.run(['scontrol', 'show', 'hostnames', node_list], check=True,
-                             capture_output=True, text=True).stdout.split()
+        out = subprocess.run(
+            ['scontrol', 'show', 'hostnames', node_list], check=True, capture_output=True, text=True
+        ).stdout.split()
     except (OSError, subprocess.CalledProcessError) as err:
         raise RuntimeError(
             f'--launcher slurm: cannot resolve the first host of SLURM_NODELIST={node_list!r} '
-            f'with scontrol ({err}); set MASTER_ADDR to it') from err
+            f'with scontrol ({err}); set MASTER_ADDR to it'
+        ) from err
     if not out:
-        raise RuntimeError(f'--launcher slurm: scontrol found no host in {node_list!r}; '
-                           'set MASTER_ADDR')
+        raise RuntimeError(
+            f'--launcher slurm: scontrol found no host in {node_list!r}; set MASTER_ADDR'
+        )
     return out[0]
 
 
@@ -77,27 +85,50 @@ def launcher_environment(launcher: str, env: Mapping[str, str]) -> Dict[str, str
         ValueError: An unknown launcher.
     """
     if launcher == 'pytorch':
-        _require(env, ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'), launcher,
-                 'start the processes with torchrun --nproc_per_node=N tools/train.py '
-                 'CONFIG --launcher pytorch')
-        return dict(RANK=env['RANK'], WORLD_SIZE=env['WORLD_SIZE'],
-                    LOCAL_RANK=env.get('LOCAL_RANK', '0'), MASTER_ADDR=env['MASTER_ADDR'],
-                    MASTER_PORT=env['MASTER_PORT'])
+        _require(
+            env,
+            ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'),
+            launcher,
+            'start the processes with torchrun --nproc_per_node=N tools/train.py '
+            'CONFIG --launcher pytorch',
+        )
+        return dict(
+            RANK=env['RANK'],
+            WORLD_SIZE=env['WORLD_SIZE'],
+            LOCAL_RANK=env.get('LOCAL_RANK', '0'),
+            MASTER_ADDR=env['MASTER_ADDR'],
+            MASTER_PORT=env['MASTER_PORT'],
+        )
     if launcher == 'slurm':
-        _require(env, ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST'), launcher,
-                 'start the processes with srun (or use --launcher pytorch with torchrun)')
+        _require(
+            env,
+            ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST'),
+            launcher,
+            'start the processes with srun (or use --launcher pytorch with torchrun)',
+        )
         addr = env.get('MASTER_ADDR') or _first_slurm_host(env['SLURM_NODELIST'])
-        return dict(RANK=env['SLURM_PROCID'], WORLD_SIZE=env['SLURM_NTASKS'],
-                    LOCAL_RANK=env.get('SLURM_LOCALID', '0'), MASTER_ADDR=addr,
-                    MASTER_PORT=env.get('MASTER_PORT', _DEFAULT_PORT))
+        return dict(
+            RANK=env['SLURM_PROCID'],
+            WORLD_SIZE=env['SLURM_NTASKS'],
+            LOCAL_RANK=env.get('SLURM_LOCALID', '0'),
+            MASTER_ADDR=addr,
+            MASTER_PORT=env.get('MASTER_PORT', _DEFAULT_PORT),
+        )
     if launcher == 'mpi':
-        _require(env, ('OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE', 'MASTER_ADDR'),
-                 launcher, 'start the processes with Open MPI\'s mpirun and export '
-                 'MASTER_ADDR (the first host); or use --launcher pytorch with torchrun')
-        return dict(RANK=env['OMPI_COMM_WORLD_RANK'], WORLD_SIZE=env['OMPI_COMM_WORLD_SIZE'],
-                    LOCAL_RANK=env.get('OMPI_COMM_WORLD_LOCAL_RANK', '0'),
-                    MASTER_ADDR=env['MASTER_ADDR'],
-                    MASTER_PORT=env.get('MASTER_PORT', _DEFAULT_PORT))
+        _require(
+            env,
+            ('OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE', 'MASTER_ADDR'),
+            launcher,
+            "start the processes with Open MPI's mpirun and export "
+            'MASTER_ADDR (the first host); or use --launcher pytorch with torchrun',
+        )
+        return dict(
+            RANK=env['OMPI_COMM_WORLD_RANK'],
+            WORLD_SIZE=env['OMPI_COMM_WORLD_SIZE'],
+            LOCAL_RANK=env.get('OMPI_COMM_WORLD_LOCAL_RANK', '0'),
+            MASTER_ADDR=env['MASTER_ADDR'],
+            MASTER_PORT=env.get('MASTER_PORT', _DEFAULT_PORT),
+        )
     raise ValueError(f'unknown launcher {launcher!r}; use pytorch, slurm or mpi')
 
 
@@ -116,6 +147,10 @@ def init_cpu_distributed(launcher: str = 'pytorch') -> bool:
         return False
     env = launcher_environment(launcher, os.environ)
     os.environ.update(env)
-    dist.init_process_group(backend='gloo', init_method='env://', rank=int(env['RANK']),
-                            world_size=int(env['WORLD_SIZE']))
+    dist.init_process_group(
+        backend='gloo',
+        init_method='env://',
+        rank=int(env['RANK']),
+        world_size=int(env['WORLD_SIZE']),
+    )
     return True

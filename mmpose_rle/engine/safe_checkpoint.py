@@ -9,6 +9,7 @@ the message hub, which pickle their statistics methods through ``getattr``), e.g
 ``torch.serialization.add_safe_globals``, and in place of ``builtins.getattr`` a version
 that only returns ``HistoryBuffer``'s public methods; arbitrary pickles stay refused.
 """
+
 import collections
 import pickle
 from typing import List
@@ -24,9 +25,25 @@ def _numpy_globals() -> List[object]:
         from numpy._core.multiarray import _reconstruct, scalar
     except ImportError:  # numpy < 2
         from numpy.core.multiarray import _reconstruct, scalar
-    dtypes = [type(np.dtype(t)) for t in (
-        np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
-        np.uint64, np.float16, np.float32, np.float64, np.str_, np.object_)]
+    dtypes = [
+        type(np.dtype(t))
+        for t in (
+            np.bool_,
+            np.int8,
+            np.int16,
+            np.int32,
+            np.int64,
+            np.uint8,
+            np.uint16,
+            np.uint32,
+            np.uint64,
+            np.float16,
+            np.float32,
+            np.float64,
+            np.str_,
+            np.object_,
+        )
+    ]
     return [_reconstruct, scalar, np.ndarray, np.dtype, *dtypes]
 
 
@@ -38,15 +55,21 @@ def _history_buffer_getattr(obj: object, name: str) -> object:
     refuses every other use.
     """
     from mmengine.logging import HistoryBuffer
-    if obj is not HistoryBuffer or name.startswith('_') or \
-            not callable(getattr(HistoryBuffer, name, None)):
+
+    if (
+        obj is not HistoryBuffer
+        or name.startswith('_')
+        or not callable(getattr(HistoryBuffer, name, None))
+    ):
         raise pickle.UnpicklingError(
-            f'refusing getattr({obj!r}, {name!r}) in a weights-only checkpoint')
+            f'refusing getattr({obj!r}, {name!r}) in a weights-only checkpoint'
+        )
     return getattr(HistoryBuffer, name)
 
 
 def _mmengine_globals() -> List[object]:
     from mmengine.logging import HistoryBuffer
+
     return [HistoryBuffer, collections.Counter, (_history_buffer_getattr, 'builtins.getattr')]
 
 

@@ -14,6 +14,7 @@ whether they persist, and whether the run was interrupted and resumed.
 :class:`~mmpose_rle.engine.StepSeedHook` sets the seed to the runner's (restored on
 resume). ``tools/train.py`` wraps the training data loader automatically.
 """
+
 import random
 from typing import Any, Iterator, Tuple, Union
 
@@ -37,8 +38,7 @@ class SeededSampler(Sampler):
     """
 
     def __init__(self, sampler: dict, dataset: Any, seed: Any = None) -> None:
-        self.sampler = DATA_SAMPLERS.build(
-            sampler, default_args=dict(dataset=dataset, seed=seed))
+        self.sampler = DATA_SAMPLERS.build(sampler, default_args=dict(dataset=dataset, seed=seed))
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -104,6 +104,8 @@ def wrap_seeded(dataloader_cfg: dict) -> dict:
     if cfg['dataset'].get('type') in ('SeededDataset', 'mmpose_rle.SeededDataset'):
         return cfg
     cfg['dataset'] = dict(type='mmpose_rle.SeededDataset', dataset=cfg['dataset'])
-    cfg['sampler'] = dict(type='mmpose_rle.SeededSampler',
-                          sampler=cfg.get('sampler', dict(type='DefaultSampler', shuffle=True)))
+    cfg['sampler'] = dict(
+        type='mmpose_rle.SeededSampler',
+        sampler=cfg.get('sampler', dict(type='DefaultSampler', shuffle=True)),
+    )
     return cfg

@@ -14,6 +14,7 @@ a resumed run, on any rank, with or without validation in between, draws exactly
 uninterrupted run drew. Data augmentation is seeded per sample by
 :class:`~mmpose_rle.engine.SeededDataset`, whose seed this hook also sets.
 """
+
 import random
 
 import numpy as np

@@ -3,6 +3,7 @@
 Used by ``tools/train.py`` (and so by ``mim train mmpose_rle``); every step is also
 useful on its own.
 """
+
 import os.path as osp
 from typing import Optional
 
@@ -14,16 +15,18 @@ from .seeded_data import wrap_seeded
 
 __all__ = ['configure_training', 'add_hook', 'default_work_dir']
 
-_NOT_EPOCH_SAMPLERS = ('InfiniteSampler', )
+_NOT_EPOCH_SAMPLERS = ('InfiniteSampler',)
 
 
-def configure_training(cfg: Config,
-                       config_path: str,
-                       work_dir: Optional[str] = None,
-                       resume: Optional[str] = None,
-                       amp: Optional[str] = None,
-                       launcher: str = 'none',
-                       exact_resume: bool = True) -> Config:
+def configure_training(
+    cfg: Config,
+    config_path: str,
+    work_dir: Optional[str] = None,
+    resume: Optional[str] = None,
+    amp: Optional[str] = None,
+    launcher: str = 'none',
+    exact_resume: bool = True,
+) -> Config:
     """Set work dir, resume, AMP, launcher and exact-resume machinery on ``cfg``.
 
     Args:
@@ -76,8 +79,11 @@ def configure_training(cfg: Config,
 
 def default_work_dir(cfg: Config, config_path: str, work_dir: Optional[str] = None) -> str:
     """``work_dir``, else ``cfg.work_dir``, else ``./work_dirs/<config name>``."""
-    return work_dir or cfg.get('work_dir') or osp.join(
-        './work_dirs', osp.splitext(osp.basename(config_path))[0])
+    return (
+        work_dir
+        or cfg.get('work_dir')
+        or osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+    )
 
 
 def add_hook(cfg: Config, hook_type: str) -> None:

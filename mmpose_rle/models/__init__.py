@@ -1,4 +1,5 @@
 """Models of mmpose_rle; importing this module registers them."""
+
 from .flows import *  # noqa: F401,F403
 from .flows import __all__ as _flows
 from .heads import *  # noqa: F401,F403

@@ -6,6 +6,7 @@ description: a torchvision ResNet under ``preact``, global average pooling, ``fc
 (``x Wᵀ / ‖x‖ + b``) and ``fc_sigma`` (``x Wᵀ + b``, sigmoid), a RealNVP ``flow`` (``s``,
 ``t``, ``mask``), and targets in ``[−0.5, 0.5]``.
 """
+
 import math
 
 import numpy as np
@@ -25,8 +26,10 @@ from mmpose_rle.apis.convert_official import (
 from mmpose_rle.apis.onnx_export import build_model
 from tests.helpers import ROOT, randomise_, run_tool
 
-OFFICIAL_CONFIG = (ROOT / 'configs/body_2d_keypoint/topdown_regression/coco/'
-                   'td-reg_res50_rle-official-8xb32-coco-256x192.py')
+OFFICIAL_CONFIG = (
+    ROOT / 'configs/body_2d_keypoint/topdown_regression/coco/'
+    'td-reg_res50_rle-official-8xb32-coco-256x192.py'
+)
 R18_OPTIONS = ['model.backbone.depth=18', 'model.head.in_channels=512']
 SIZE = np.array([192, 256], np.float32)  # (W, H)
 
@@ -47,8 +50,7 @@ class OfficialLinear(nn.Module):
 
 
 def _mlp(bounded: bool) -> nn.Sequential:
-    layers = [nn.Linear(2, 64), nn.LeakyReLU(), nn.Linear(64, 64), nn.LeakyReLU(),
-              nn.Linear(64, 2)]
+    layers = [nn.Linear(2, 64), nn.LeakyReLU(), nn.Linear(64, 64), nn.LeakyReLU(), nn.Linear(64, 2)]
     return nn.Sequential(*layers, *([nn.Tanh()] if bounded else []))
 
 
@@ -57,7 +59,7 @@ class OfficialFlow(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.register_buffer('mask', torch.tensor([[0., 1.], [1., 0.]] * 3))
+        self.register_buffer('mask', torch.tensor([[0.0, 1.0], [1.0, 0.0]] * 3))
         self.t = nn.ModuleList([_mlp(False) for _ in range(6)])
         self.s = nn.ModuleList([_mlp(True) for _ in range(6)])
 
@@ -69,7 +71,7 @@ class OfficialFlow(nn.Module):
             t = self.t[i](z_) * (1 - self.mask[i])
             z = (1 - self.mask[i]) * (z - t) * torch.exp(-s) + z_
             log_det = log_det - s.sum(dim=1)
-        return -0.5 * (z ** 2).sum(1) - math.log(2 * math.pi) + log_det
+        return -0.5 * (z**2).sum(1) - math.log(2 * math.pi) + log_det
 
 
 class OfficialRegressFlow(nn.Module):
@@ -148,11 +150,12 @@ def _images(n: int = 2, seed: int = 0) -> np.ndarray:
 def _ours(model: nn.Module, bgr: np.ndarray):
     """Our model's preprocessed inputs and predictions (head.predict, as MMPose runs it)."""
     from mmpose.structures import PoseDataSample
+
     samples = [PoseDataSample(metainfo=dict(input_size=(192, 256))) for _ in bgr]
     with torch.no_grad():
         data = model.data_preprocessor(
-            dict(inputs=[torch.from_numpy(b).permute(2, 0, 1) for b in bgr],
-                 data_samples=samples))
+            dict(inputs=[torch.from_numpy(b).permute(2, 0, 1) for b in bgr], data_samples=samples)
+        )
         feats = model.extract_feat(data['inputs'])
         preds = model.head.predict(feats, samples, test_cfg={})
         sigma = model.head.predict_outputs(feats).sigma
@@ -185,16 +188,23 @@ def test_converted_r50_predicts_like_the_official_model(official_r50):
     assert np.abs(coords_off.numpy()).max() > 0.1 and coords_off.std(0).mean() > 1e-3
     np.testing.assert_allclose(sigma.numpy(), sigma_off.numpy(), atol=1e-5)
     assert 0.01 < sigma_off.min() and sigma_off.max() < 0.99 and sigma_off.std() > 0.05
-    np.testing.assert_allclose(np.concatenate([p.keypoint_scores for p in preds]),
-                               scores_off.numpy(), atol=1e-5)
+    np.testing.assert_allclose(
+        np.concatenate([p.keypoint_scores for p in preds]), scores_off.numpy(), atol=1e-5
+    )
     rms = model.head.loss_module.residual_rms().numpy()
-    np.testing.assert_allclose(np.concatenate([p.keypoint_sigmas for p in preds]),
-                               sigma_off.numpy() * rms * SIZE, rtol=1e-4)
+    np.testing.assert_allclose(
+        np.concatenate([p.keypoint_sigmas for p in preds]),
+        sigma_off.numpy() * rms * SIZE,
+        rtol=1e-4,
+    )
     # the flow is the official one: same log-density of residuals
     x = torch.randn(64, 2, generator=torch.Generator().manual_seed(1)) * 2
     with torch.no_grad():
-        np.testing.assert_allclose(model.head.loss_module.flow_model.log_prob(x).numpy(),
-                                   official.flow.log_prob(x).numpy(), atol=1e-5)
+        np.testing.assert_allclose(
+            model.head.loss_module.flow_model.log_prob(x).numpy(),
+            official.flow.log_prob(x).numpy(),
+            atol=1e-5,
+        )
 
 
 def test_wrapped_and_data_parallel_checkpoints_give_the_same_state(official_r50):
@@ -206,16 +216,20 @@ def test_wrapped_and_data_parallel_checkpoints_give_the_same_state(official_r50)
         got = convert_official_state_dict(extract_official_state_dict(wrapped))
         assert list(got) == list(expected)
         assert all(torch.equal(got[k], expected[k]) for k in got)
-    np.testing.assert_allclose(expected['head.fc_coord.bias'].numpy(),
-                               raw['fc_coord.linear.bias'].numpy() + 0.5)
+    np.testing.assert_allclose(
+        expected['head.fc_coord.bias'].numpy(), raw['fc_coord.linear.bias'].numpy() + 0.5
+    )
     assert torch.equal(expected['head.fc_sigma.bias'], raw['fc_sigma.linear.bias'])
 
 
 def test_clear_errors_for_other_checkpoints(official_r50):
     raw = official_r50.state_dict()
     no_sigma = {k: v for k, v in raw.items() if not k.startswith('fc_sigma.')}
-    with pytest.raises(KeyError, match=r"missing keys \['fc_sigma.linear.weight', "
-                                       r"'fc_sigma.linear.bias'\]"):
+    with pytest.raises(
+        KeyError,
+        match=r"missing keys \['fc_sigma.linear.weight', "
+        r"'fc_sigma.linear.bias'\]",
+    ):
         convert_official_state_dict(no_sigma)
     resnet = torchvision.models.resnet18(weights=None).state_dict()
     with pytest.raises(KeyError, match='not a checkpoint of the official RLE model'):
@@ -235,8 +249,17 @@ def test_cli_converts_a_data_parallel_r18_checkpoint(tmp_path):
     official = make_official(18, seed=2)
     src, dst = tmp_path / 'model_269.pth', tmp_path / 'converted.pth'
     torch.save({'module.' + k: v for k, v in official.state_dict().items()}, src)
-    proc = run_tool(['tools/convert_official_checkpoint.py', str(src), str(dst), '--config',
-                     str(OFFICIAL_CONFIG), '--cfg-options', *R18_OPTIONS])
+    proc = run_tool(
+        [
+            'tools/convert_official_checkpoint.py',
+            str(src),
+            str(dst),
+            '--config',
+            str(OFFICIAL_CONFIG),
+            '--cfg-options',
+            *R18_OPTIONS,
+        ]
+    )
     out = proc.stdout
     assert 'ResNet depth 18, in_channels 512, 17 keypoints' in out
     assert "'mean': [103.53, 116.535, 122.4], 'std': [255.0, 255.0, 255.0]" in out

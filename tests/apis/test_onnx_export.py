@@ -1,4 +1,5 @@
 """ONNX export of the RLE inference graph, checked against PyTorch with ONNX Runtime."""
+
 import re
 
 import numpy as np
@@ -17,8 +18,10 @@ from mmpose_rle.apis.onnx_export import (
 )
 from tests.helpers import ROOT, randomise_, run_tool
 
-R50 = (ROOT / 'configs/body_2d_keypoint/topdown_regression/coco/'
-       'td-reg_res50_rle-8xb64-210e_coco-256x192.py')
+R50 = (
+    ROOT / 'configs/body_2d_keypoint/topdown_regression/coco/'
+    'td-reg_res50_rle-8xb64-210e_coco-256x192.py'
+)
 R18_OPTIONS = ['model.backbone.depth=18', 'model.head.in_channels=512']
 
 
@@ -62,10 +65,12 @@ def test_onnxruntime_matches_pytorch_and_mmpose_predict(exported):
         preds = model.head.predict(model.extract_feat(inputs['inputs']), samples, test_cfg={})
     keypoints = np.concatenate([p.keypoints for p in preds])
     np.testing.assert_allclose(got['coords'], keypoints, atol=1e-4 * 256)
-    np.testing.assert_allclose(got['scores'], np.concatenate([p.keypoint_scores for p in preds]),
-                               atol=1e-4)
-    np.testing.assert_allclose(got['rms'], np.concatenate([p.keypoint_sigmas for p in preds]),
-                               atol=1e-4 * 256)
+    np.testing.assert_allclose(
+        got['scores'], np.concatenate([p.keypoint_scores for p in preds]), atol=1e-4
+    )
+    np.testing.assert_allclose(
+        got['rms'], np.concatenate([p.keypoint_sigmas for p in preds]), atol=1e-4 * 256
+    )
     diffs = verify_onnx(model, path, images=images)
     assert set(diffs) == {'coords', 'sigmas', 'scores', 'rms'} and max(diffs.values()) <= 1e-4
 
@@ -116,8 +121,20 @@ def test_cli_exports_a_checkpoint_and_prints_the_differences(tmp_path):
     ckpt = tmp_path / 'r18.pth'
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
     out = tmp_path / 'r18.onnx'
-    proc = run_tool(['tools/export_onnx.py', str(R50), '--checkpoint', str(ckpt), '--out',
-                     str(out), '--batch', '2', '--cfg-options', *R18_OPTIONS])
+    proc = run_tool(
+        [
+            'tools/export_onnx.py',
+            str(R50),
+            '--checkpoint',
+            str(ckpt),
+            '--out',
+            str(out),
+            '--batch',
+            '2',
+            '--cfg-options',
+            *R18_OPTIONS,
+        ]
+    )
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith('onnxruntime vs'))
     assert 'batch 3' in line and line.endswith('OK')
     diffs = dict(re.findall(r'(coords|sigmas|scores|rms) ([0-9.e+-]+)', line))

@@ -1,4 +1,5 @@
 """The benchmark: variants, calibration maths, and a smoke run of the command."""
+
 import json
 import time
 
@@ -23,15 +24,22 @@ def base():
     return Config.fromfile(str(QUICKSTART_CONFIG))
 
 
-@pytest.mark.parametrize('name, head, encoder', [
-    ('rle', 'mmpose_rle.RLEHead', 'RegressionLabel'), ('mmpose_rle', 'RLEHead', 'RegressionLabel'),
-    ('heatmap', 'HeatmapHead', 'MSRAHeatmap'), ('l1', 'RegressionHead', 'RegressionLabel')])
+@pytest.mark.parametrize(
+    'name, head, encoder',
+    [
+        ('rle', 'mmpose_rle.RLEHead', 'RegressionLabel'),
+        ('mmpose_rle', 'RLEHead', 'RegressionLabel'),
+        ('heatmap', 'HeatmapHead', 'MSRAHeatmap'),
+        ('l1', 'RegressionHead', 'RegressionLabel'),
+    ],
+)
 def test_variants_swap_only_head_neck_and_target(base, name, head, encoder):
     cfg = make_variant(base, name)
     assert cfg.model.head.type == head
     assert cfg.model.backbone == base.model.backbone
-    encoders = [t.encoder.type for t in cfg.train_dataloader.dataset.pipeline
-                if t.type == 'GenerateTarget']
+    encoders = [
+        t.encoder.type for t in cfg.train_dataloader.dataset.pipeline if t.type == 'GenerateTarget'
+    ]
     assert encoders == [encoder]
     assert ('neck' in cfg.model) == (name != 'heatmap')
     assert base.model.head.type == 'mmpose_rle.RLEHead'  # the base is not modified
@@ -52,8 +60,7 @@ def test_calibration_of_laplace_errors_with_their_rms():
     errors = np.abs(rng.laplace(0, sigma / np.sqrt(2)))  # Laplace of RMS sigma
     out = calibration(errors, sigma)
     expected = [1 - np.exp(-k * np.sqrt(2)) for k in (1, 2, 3)]  # 0.757, 0.941, 0.986
-    np.testing.assert_allclose([out[f'within_{k}sigma'] for k in (1, 2, 3)], expected,
-                               atol=5e-3)
+    np.testing.assert_allclose([out[f'within_{k}sigma'] for k in (1, 2, 3)], expected, atol=5e-3)
     assert out['sigma_error_spearman'] > 0.3
     shuffled = calibration(errors, rng.permutation(sigma))
     assert abs(shuffled['sigma_error_spearman']) < 0.02
@@ -76,7 +83,7 @@ def test_interleaved_times_rotate_the_order_every_round():
     calls = []
     fns = {n: (lambda n=n: calls.append(n)) for n in 'abc'}
     times = interleaved_times(fns, rounds=3, warmup=0)
-    assert calls == list('abc' 'bca' 'cab')
+    assert calls == list('abcbcacab')
     assert all(len(t) == 3 and min(t) >= 0 for t in times.values())
     with pytest.raises(ValueError, match='rounds'):
         interleaved_times(fns, rounds=0)
@@ -100,11 +107,16 @@ def test_interleaved_times_repeat_fast_callables_to_min_time():
 
 def test_median_iter_time_reads_only_training_lines(tmp_path):
     log = tmp_path / 'train.log'
-    line = ('11/26 01:00:00 - mmengine - INFO - Epoch(train)   [{e}][6/6]  lr: 1.0000e-03  '
-            'eta: 0:00:{e:02d}  time: {t}  data_time: 0.0100  memory: 0  loss: -1.0')
+    line = (
+        '11/26 01:00:00 - mmengine - INFO - Epoch(train)   [{e}][6/6]  lr: 1.0000e-03  '
+        'eta: 0:00:{e:02d}  time: {t}  data_time: 0.0100  memory: 0  loss: -1.0'
+    )
     lines = [line.format(e=e, t=t) for e, t in enumerate([0.9, 0.5, 0.7, 0.6], 1)]
-    lines.insert(2, '11/26 01:00:00 - mmengine - INFO - Epoch(val) [4][2/2]    eta: 0:00:00  '
-                 'time: 9.0000  data_time: 0.0100')
+    lines.insert(
+        2,
+        '11/26 01:00:00 - mmengine - INFO - Epoch(val) [4][2/2]    eta: 0:00:00  '
+        'time: 9.0000  data_time: 0.0100',
+    )
     log.write_text('\n'.join(['loading annotations', *lines]) + '\n')
     assert median_iter_time(str(log)) == pytest.approx(np.median([0.9, 0.5, 0.7, 0.6]))
     assert median_iter_time(str(tmp_path / 'missing.log')) is None
@@ -121,19 +133,48 @@ def test_ratio_within_rounds_cancels_a_common_drift():
 
 def test_benchmark_command_smoke(tiny_figures, tmp_path):
     out = tmp_path / 'bench'
-    run_tool(['tools/benchmark.py', str(QUICKSTART_CONFIG), '--variants', 'rle', 'heatmap',
-              '--batch-sizes', '1', '2', '--repeats', '1', '--paired-rounds', '2',
-              '--paired-batch', '2', '--train', '--epochs', '1',
-              '--seeds', '0', '--out-dir', str(out), '--cfg-options',
-              *[o for o in TINY_OPTIONS if 'checkpoint' not in o]],
-             env={'MMPOSE_RLE_DATA_ROOT': str(tiny_figures)})
+    run_tool(
+        [
+            'tools/benchmark.py',
+            str(QUICKSTART_CONFIG),
+            '--variants',
+            'rle',
+            'heatmap',
+            '--batch-sizes',
+            '1',
+            '2',
+            '--repeats',
+            '1',
+            '--paired-rounds',
+            '2',
+            '--paired-batch',
+            '2',
+            '--train',
+            '--epochs',
+            '1',
+            '--seeds',
+            '0',
+            '--out-dir',
+            str(out),
+            '--cfg-options',
+            *[o for o in TINY_OPTIONS if 'checkpoint' not in o],
+        ],
+        env={'MMPOSE_RLE_DATA_ROOT': str(tiny_figures)},
+    )
     report = json.loads((out / 'results.json').read_text())
     results = report['results']
     assert set(results) == {'rle', 'heatmap'}
     for name in results:
         speed = results[name]['speed']
-        for key in ('params', 'flops', 'throughput_b1', 'throughput_b2_flip', 'train_step',
-                    'head_share', 'memory_mb'):
+        for key in (
+            'params',
+            'flops',
+            'throughput_b1',
+            'throughput_b2_flip',
+            'train_step',
+            'head_share',
+            'memory_mb',
+        ):
             assert speed[key] > 0, (name, key)
         acc = results[name]['accuracy']
         assert {'PCK', 'AUC', 'EPE', 'coco/AP', 'train_time', 'iter_time'} <= set(acc)

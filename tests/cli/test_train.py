@@ -1,5 +1,6 @@
 """mmpose_rle.cli.train: a resumed run continues exactly like an uninterrupted one, with
 stochastic layers and validation between checkpoints."""
+
 import json
 
 import pytest
@@ -13,9 +14,20 @@ DROPOUT_CONFIG = ROOT / 'tests/configs/rle_dropout_synthetic-64x64.py'
 
 def train(work_dir, env, epochs, *flags):
     """Validation after every epoch: between the checkpoints of the runs compared."""
-    run_tool(['tools/train.py', str(DROPOUT_CONFIG), '--work-dir', str(work_dir), *flags,
-              '--cfg-options', *TINY_OPTIONS, 'train_cfg.val_interval=1',
-              f'train_cfg.max_epochs={epochs}'], env=env)
+    run_tool(
+        [
+            'tools/train.py',
+            str(DROPOUT_CONFIG),
+            '--work-dir',
+            str(work_dir),
+            *flags,
+            '--cfg-options',
+            *TINY_OPTIONS,
+            'train_cfg.val_interval=1',
+            f'train_cfg.max_epochs={epochs}',
+        ],
+        env=env,
+    )
 
 
 def losses(work_dir):
@@ -33,8 +45,11 @@ def validated_epochs(work_dir):
     """Epochs after which a run evaluated (the `PCK` records of scalars.json)."""
     steps = []
     for path in sorted(work_dir.glob('*/vis_data/scalars.json')):
-        steps += [json.loads(line)['step'] for line in path.read_text().splitlines()
-                  if 'PCK' in json.loads(line)]
+        steps += [
+            json.loads(line)['step']
+            for line in path.read_text().splitlines()
+            if 'PCK' in json.loads(line)
+        ]
     return steps
 
 

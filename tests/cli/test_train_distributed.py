@@ -1,5 +1,6 @@
 """Opt-in slow tests (``-m slow``): distributed training on the CPU with every launcher
 we can start here, and exact resume on two ranks."""
+
 import os
 import socket
 import subprocess
@@ -21,13 +22,31 @@ def free_port() -> int:
 
 
 def torchrun(config, work, data_root, epochs, *flags):
-    return run_tool(['-m', 'torch.distributed.run', '--nproc_per_node=2',
-                     f'--master_port={free_port()}', 'tools/train.py', str(config),
-                     '--launcher', 'pytorch', '--work-dir', str(work), *flags,
-                     '--cfg-options', *TINY_OPTIONS, f'train_cfg.max_epochs={epochs}',
-                     'randomness.diff_rank_seed=True', 'train_cfg.val_interval=1'],
-                    env={'MMPOSE_RLE_DATA_ROOT': str(data_root), 'OMP_NUM_THREADS': '1',
-                         'PYTHONPATH': str(ROOT)})
+    return run_tool(
+        [
+            '-m',
+            'torch.distributed.run',
+            '--nproc_per_node=2',
+            f'--master_port={free_port()}',
+            'tools/train.py',
+            str(config),
+            '--launcher',
+            'pytorch',
+            '--work-dir',
+            str(work),
+            *flags,
+            '--cfg-options',
+            *TINY_OPTIONS,
+            f'train_cfg.max_epochs={epochs}',
+            'randomness.diff_rank_seed=True',
+            'train_cfg.val_interval=1',
+        ],
+        env={
+            'MMPOSE_RLE_DATA_ROOT': str(data_root),
+            'OMP_NUM_THREADS': '1',
+            'PYTHONPATH': str(ROOT),
+        },
+    )
 
 
 def test_torchrun_two_cpu_processes(tiny_figures, tmp_path):
@@ -55,15 +74,38 @@ def test_slurm_launcher_on_the_cpu(tiny_figures, tmp_path):
     port, work = free_port(), tmp_path / 'work'
     procs = []
     for rank in range(2):
-        env = dict(os.environ, SLURM_PROCID=str(rank), SLURM_NTASKS='2',
-                   SLURM_LOCALID=str(rank), SLURM_NODELIST='localhost',
-                   MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port), OMP_NUM_THREADS='1',
-                   MMPOSE_RLE_DATA_ROOT=str(tiny_figures))
-        procs.append(subprocess.Popen(
-            [sys.executable, 'tools/train.py', str(QUICKSTART_CONFIG), '--launcher', 'slurm',
-             '--work-dir', str(work), '--cfg-options', *TINY_OPTIONS,
-             'train_cfg.max_epochs=1'], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True))
+        env = dict(
+            os.environ,
+            SLURM_PROCID=str(rank),
+            SLURM_NTASKS='2',
+            SLURM_LOCALID=str(rank),
+            SLURM_NODELIST='localhost',
+            MASTER_ADDR='127.0.0.1',
+            MASTER_PORT=str(port),
+            OMP_NUM_THREADS='1',
+            MMPOSE_RLE_DATA_ROOT=str(tiny_figures),
+        )
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    'tools/train.py',
+                    str(QUICKSTART_CONFIG),
+                    '--launcher',
+                    'slurm',
+                    '--work-dir',
+                    str(work),
+                    '--cfg-options',
+                    *TINY_OPTIONS,
+                    'train_cfg.max_epochs=1',
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
     outs = [p.communicate(timeout=600)[0] for p in procs]
     assert all(p.returncode == 0 for p in procs), outs[0][-3000:] + outs[1][-3000:]
     assert 'Distributed training: True' in outs[0]

@@ -2,8 +2,9 @@
 # tests of exact resume with stochastic layers. Loaders without persistent workers create
 # their iterators (and draw a base seed from torch's global generator) every epoch.
 _base_ = ['../../configs/quickstart/rle_res18_synthetic-64x64.py']
-custom_imports = dict(imports=['mmpose_rle', 'tests.stochastic_modules'],
-                      allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmpose_rle', 'tests.stochastic_modules'], allow_failed_imports=False
+)
 model = dict(neck=dict(_delete_=True, type='mmpose_rle.DropoutGAP', p=0.5))
 train_dataloader = dict(persistent_workers=False)
 val_dataloader = dict(persistent_workers=False)

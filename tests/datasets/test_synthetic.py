@@ -1,4 +1,5 @@
 """The procedural quick-start data set: deterministic, cached, valid COCO + metainfo."""
+
 import json
 
 import numpy as np
@@ -17,9 +18,11 @@ def test_deterministic_and_cached(tmp_path):
     stamp = (a / 'train.json').stat().st_mtime_ns
     assert generate_synthetic_figures(str(tmp_path / 'a'), PARAMS, progress=False) == a
     assert (a / 'train.json').stat().st_mtime_ns == stamp  # reused, not regenerated
-    c = generate_synthetic_figures(str(tmp_path / 'a'),
-                                   SyntheticFigures(num_train=6, num_val=2, image_size=96,
-                                                    seed=4), progress=False)
+    c = generate_synthetic_figures(
+        str(tmp_path / 'a'),
+        SyntheticFigures(num_train=6, num_val=2, image_size=96, seed=4),
+        progress=False,
+    )
     assert c != a and (c / 'train.json').read_bytes() != (a / 'train.json').read_bytes()
 
 
@@ -42,7 +45,7 @@ def test_metainfo_parses_with_flip_pairs(tmp_path):
     root = generate_synthetic_figures(str(tmp_path), PARAMS, progress=False)
     meta = parse_pose_metainfo(dict(from_file=str(root / 'metainfo.py')))
     assert meta['num_keypoints'] == len(KEYPOINTS)
-    assert {frozenset(p) for p in meta["flip_pairs"]} == {frozenset(p) for p in FLIP_PAIRS}
+    assert {frozenset(p) for p in meta['flip_pairs']} == {frozenset(p) for p in FLIP_PAIRS}
     flip = meta['flip_indices']
     assert all(flip[a] == b and flip[b] == a for a, b in FLIP_PAIRS)
     assert len(meta['sigmas']) == len(KEYPOINTS)

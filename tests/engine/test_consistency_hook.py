@@ -1,4 +1,5 @@
 """The head is checked against the data set before training starts."""
+
 import pytest
 
 from mmpose_rle.engine import check_head_against_metainfo
@@ -8,10 +9,15 @@ from mmpose_rle.models import RLEHead
 def test_head_dataset_mismatch_is_caught_before_training():
     head = RLEHead(in_channels=8, num_joints=17)
     with pytest.raises(ValueError, match='num_joints=17.*has 4 keypoints'):
-        check_head_against_metainfo(head, dict(num_keypoints=4, flip_indices=[0, 2, 1, 3],
-                                               dataset_name='openfield'), 'training')
+        check_head_against_metainfo(
+            head,
+            dict(num_keypoints=4, flip_indices=[0, 2, 1, 3], dataset_name='openfield'),
+            'training',
+        )
     with pytest.raises(ValueError, match='flip_indices has 3 entries for 17'):
-        check_head_against_metainfo(head, dict(num_keypoints=17, flip_indices=[0, 1, 2]),
-                                    'training')
-    check_head_against_metainfo(head, dict(num_keypoints=17, flip_indices=list(range(17))),
-                                'training')
+        check_head_against_metainfo(
+            head, dict(num_keypoints=17, flip_indices=[0, 1, 2]), 'training'
+        )
+    check_head_against_metainfo(
+        head, dict(num_keypoints=17, flip_indices=list(range(17))), 'training'
+    )

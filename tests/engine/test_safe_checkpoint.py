@@ -1,4 +1,5 @@
 """MMEngine checkpoints load with torch.load(weights_only=True); other pickles do not."""
+
 import io
 import pickle
 
@@ -20,12 +21,15 @@ def _roundtrip(obj):
 def test_mmengine_checkpoint_content_loads():
     hub = MessageHub.get_instance('test_safe_checkpoint')
     hub.update_scalar('train/loss', 1.5)
-    ckpt = dict(meta=dict(dataset_meta=dict(sigmas=np.array([0.1, 0.2], np.float32),
-                                            flip_indices=[1, 0])),
-                message_hub=hub.state_dict(), state_dict=dict(w=torch.ones(2)))
+    ckpt = dict(
+        meta=dict(dataset_meta=dict(sigmas=np.array([0.1, 0.2], np.float32), flip_indices=[1, 0])),
+        message_hub=hub.state_dict(),
+        state_dict=dict(w=torch.ones(2)),
+    )
     out = _roundtrip(ckpt)
-    np.testing.assert_array_equal(out['meta']['dataset_meta']['sigmas'],
-                                  np.array([0.1, 0.2], np.float32))
+    np.testing.assert_array_equal(
+        out['meta']['dataset_meta']['sigmas'], np.array([0.1, 0.2], np.float32)
+    )
     buffer = out['message_hub']['log_scalars']['train/loss']
     assert isinstance(buffer, HistoryBuffer) and buffer.current() == 1.5
 

@@ -1,4 +1,5 @@
 """Per-sample seeding: augmentation depends on (seed, epoch, index) only."""
+
 import random
 
 import numpy as np
@@ -32,8 +33,9 @@ def test_same_key_same_sample_and_global_state_untouched():
 
 
 def test_sampler_yields_epoch_and_index():
-    sampler = SeededSampler(dict(type='DefaultSampler', shuffle=True), dataset=_RandomDataset(),
-                            seed=0)
+    sampler = SeededSampler(
+        dict(type='DefaultSampler', shuffle=True), dataset=_RandomDataset(), seed=0
+    )
     sampler.set_epoch(5)
     keys = list(sampler)
     assert len(keys) == len(sampler) == 4
@@ -41,8 +43,11 @@ def test_sampler_yields_epoch_and_index():
 
 
 def test_wrap_seeded_is_idempotent():
-    cfg = dict(batch_size=2, dataset=dict(type='CocoDataset'),
-               sampler=dict(type='DefaultSampler', shuffle=True))
+    cfg = dict(
+        batch_size=2,
+        dataset=dict(type='CocoDataset'),
+        sampler=dict(type='DefaultSampler', shuffle=True),
+    )
     once = wrap_seeded(cfg)
     assert once['dataset']['dataset'] == cfg['dataset']
     assert once['sampler']['sampler'] == cfg['sampler']

@@ -1,4 +1,5 @@
 """StepSeedHook: the random stream of a step depends on (seed, iteration) only."""
+
 import random
 from types import SimpleNamespace
 
@@ -27,8 +28,7 @@ def test_same_seed_and_iteration_give_the_same_draws_whatever_came_before():
 
 def test_hook_seeds_each_step_from_the_runner_and_sets_the_dataset_seed():
     dataset = SeededDataset(dataset=[0, 1, 2], seed=0)
-    runner = SimpleNamespace(seed=123, iter=10,
-                             train_dataloader=SimpleNamespace(dataset=dataset))
+    runner = SimpleNamespace(seed=123, iter=10, train_dataloader=SimpleNamespace(dataset=dataset))
     hook = StepSeedHook()
     hook.before_train(runner)
     assert dataset.seed == 123

@@ -1,4 +1,5 @@
 """mim train/test from a regular (non-editable) wheel install, tools/test.py and the demo."""
+
 import zipfile
 
 import pytest
@@ -10,15 +11,29 @@ from tests.helpers import QUICKSTART_CONFIG, ROOT, TINY_OPTIONS, run_tool
 def installed_wheel(tmp_path_factory):
     """Build the wheel and install it (without dependencies) into a private site dir."""
     tmp = tmp_path_factory.mktemp('wheel')
-    run_tool(['-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '-q', '-w',
-              str(tmp / 'dist'), str(ROOT)], cwd=tmp)
+    run_tool(
+        [
+            '-m',
+            'pip',
+            'wheel',
+            '--no-deps',
+            '--no-build-isolation',
+            '-q',
+            '-w',
+            str(tmp / 'dist'),
+            str(ROOT),
+        ],
+        cwd=tmp,
+    )
     wheel = next((tmp / 'dist').glob('mmpose_rle-*.whl'))
     names = zipfile.ZipFile(wheel).namelist()
     assert 'mmpose_rle/.mim/tools/train.py' in names
     assert 'mmpose_rle/.mim/tools/test.py' in names
     assert 'mmpose_rle/.mim/configs/quickstart/rle_res18_synthetic-64x64.py' in names
-    run_tool(['-m', 'pip', 'install', '--no-deps', '-q', '--target', str(tmp / 'site'),
-              str(wheel)], cwd=tmp)
+    run_tool(
+        ['-m', 'pip', 'install', '--no-deps', '-q', '--target', str(tmp / 'site'), str(wheel)],
+        cwd=tmp,
+    )
     return tmp / 'site'
 
 
@@ -26,15 +41,42 @@ def test_mim_train_and_test_from_installed_wheel(installed_wheel, tiny_figures, 
     env = {'PYTHONPATH': str(installed_wheel), 'MMPOSE_RLE_DATA_ROOT': str(tiny_figures)}
     work = tmp_path / 'work'
     # the config is given by name: mim finds it in the installed package's .mim/configs
-    proc = run_tool(['-m', 'mim', 'train', 'mmpose_rle', QUICKSTART_CONFIG.name,
-                     '--work-dir', str(work), '--cfg-options', *TINY_OPTIONS,
-                     'train_cfg.max_epochs=1'], env=env, cwd=tmp_path)
+    proc = run_tool(
+        [
+            '-m',
+            'mim',
+            'train',
+            'mmpose_rle',
+            QUICKSTART_CONFIG.name,
+            '--work-dir',
+            str(work),
+            '--cfg-options',
+            *TINY_OPTIONS,
+            'train_cfg.max_epochs=1',
+        ],
+        env=env,
+        cwd=tmp_path,
+    )
     assert str(installed_wheel / 'mmpose_rle/.mim/tools/train.py') in proc.stdout
     ckpt = work / 'epoch_1.pth'
     assert ckpt.exists()
-    proc = run_tool(['-m', 'mim', 'test', 'mmpose_rle', QUICKSTART_CONFIG.name, '--checkpoint',
-                     str(ckpt), '--work-dir', str(work), '--cfg-options',
-                     'test_dataloader.batch_size=8'], env=env, cwd=tmp_path)
+    proc = run_tool(
+        [
+            '-m',
+            'mim',
+            'test',
+            'mmpose_rle',
+            QUICKSTART_CONFIG.name,
+            '--checkpoint',
+            str(ckpt),
+            '--work-dir',
+            str(work),
+            '--cfg-options',
+            'test_dataloader.batch_size=8',
+        ],
+        env=env,
+        cwd=tmp_path,
+    )
     out = proc.stdout + proc.stderr
     assert 'PCK:' in out and 'coco/AP:' in out and 'EPE:' in out
 
@@ -42,23 +84,62 @@ def test_mim_train_and_test_from_installed_wheel(installed_wheel, tiny_figures, 
 def test_tools_test_and_demo_from_repo(tiny_figures, tmp_path):
     env = {'MMPOSE_RLE_DATA_ROOT': str(tiny_figures)}
     work = tmp_path / 'work'
-    run_tool(['tools/train.py', str(QUICKSTART_CONFIG), '--work-dir', str(work),
-              '--cfg-options', *TINY_OPTIONS, 'train_cfg.max_epochs=1'], env=env)
+    run_tool(
+        [
+            'tools/train.py',
+            str(QUICKSTART_CONFIG),
+            '--work-dir',
+            str(work),
+            '--cfg-options',
+            *TINY_OPTIONS,
+            'train_cfg.max_epochs=1',
+        ],
+        env=env,
+    )
     out_pkl = tmp_path / 'preds.pkl'
-    proc = run_tool(['tools/test.py', str(QUICKSTART_CONFIG), str(work / 'epoch_1.pth'),
-                     '--work-dir', str(work), '--out', str(out_pkl)], env=env)
+    proc = run_tool(
+        [
+            'tools/test.py',
+            str(QUICKSTART_CONFIG),
+            str(work / 'epoch_1.pth'),
+            '--work-dir',
+            str(work),
+            '--out',
+            str(out_pkl),
+        ],
+        env=env,
+    )
     assert 'PCK:' in proc.stdout + proc.stderr and out_pkl.stat().st_size > 0
     image = tiny_figures / 'images' / '000024.png'
     drawing = tmp_path / 'demo.png'
-    proc = run_tool(['tools/demo.py', str(image), str(QUICKSTART_CONFIG),
-                     str(work / 'epoch_1.pth'), '--out', str(drawing)], env=env)
+    proc = run_tool(
+        [
+            'tools/demo.py',
+            str(image),
+            str(QUICKSTART_CONFIG),
+            str(work / 'epoch_1.pth'),
+            '--out',
+            str(drawing),
+        ],
+        env=env,
+    )
     lines = proc.stdout.splitlines()
     start = lines.index(next(ln for ln in lines if ln.startswith('keypoint')))
     assert lines[start].split() == ['keypoint', 'x', 'y', 'score', 'sigma_x', 'sigma_y']
-    rows = [ln.split() for ln in lines[start + 1:start + 12]]
-    assert [r[0] for r in rows] == ['head', 'neck', 'left_elbow', 'right_elbow', 'left_wrist',
-                                    'right_wrist', 'pelvis', 'left_knee', 'right_knee',
-                                    'left_ankle', 'right_ankle']
+    rows = [ln.split() for ln in lines[start + 1 : start + 12]]
+    assert [r[0] for r in rows] == [
+        'head',
+        'neck',
+        'left_elbow',
+        'right_elbow',
+        'left_wrist',
+        'right_wrist',
+        'pelvis',
+        'left_knee',
+        'right_knee',
+        'left_ankle',
+        'right_ankle',
+    ]
     assert all(float(r[4]) > 0 and float(r[5]) > 0 for r in rows)
     assert drawing.stat().st_size > 0
 
@@ -74,9 +155,12 @@ def test_benchmark_trains_from_an_installed_wheel(installed_wheel, tiny_figures,
         'cfg = Config.fromfile(sys.argv[2])\n'
         'cfg.merge_from_dict({"train_dataloader.batch_size": 8})\n'
         'out = train_variant(cfg, sys.argv[3], seed=0, epochs=1)\n'
-        'print("trained", out["checkpoint"])\n')
+        'print("trained", out["checkpoint"])\n'
+    )
     config = installed_wheel / 'mmpose_rle/.mim/configs/quickstart/rle_res18_synthetic-64x64.py'
-    proc = run_tool(['-c', script, str(installed_wheel), str(config), str(tmp_path / 'work')],
-                    env={'PYTHONPATH': str(installed_wheel),
-                         'MMPOSE_RLE_DATA_ROOT': str(tiny_figures)}, cwd=tmp_path)
+    proc = run_tool(
+        ['-c', script, str(installed_wheel), str(config), str(tmp_path / 'work')],
+        env={'PYTHONPATH': str(installed_wheel), 'MMPOSE_RLE_DATA_ROOT': str(tiny_figures)},
+        cwd=tmp_path,
+    )
     assert (tmp_path / 'work' / 'epoch_1.pth').exists() and 'trained' in proc.stdout

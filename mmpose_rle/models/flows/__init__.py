@@ -1,4 +1,5 @@
 """Normalizing flows."""
+
 from .realnvp import RealNVP
 
 __all__ = ['RealNVP']

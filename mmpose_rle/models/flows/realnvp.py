@@ -24,6 +24,7 @@ Example:
     >>> flow.log_prob(x).shape
     torch.Size([5])
 """
+
 from typing import Tuple
 
 import torch
@@ -36,8 +37,13 @@ __all__ = ['RealNVP']
 
 def _mlp(dim: int, hidden: int, bounded: bool) -> nn.Sequential:
     """``D → H → H → D`` MLP with LeakyReLU; ``tanh`` at the end when ``bounded``."""
-    layers = [nn.Linear(dim, hidden), nn.LeakyReLU(), nn.Linear(hidden, hidden),
-              nn.LeakyReLU(), nn.Linear(hidden, dim)]
+    layers = [
+        nn.Linear(dim, hidden),
+        nn.LeakyReLU(),
+        nn.Linear(hidden, hidden),
+        nn.LeakyReLU(),
+        nn.Linear(hidden, dim),
+    ]
     if bounded:
         layers.append(nn.Tanh())
     return nn.Sequential(*layers)
@@ -60,18 +66,17 @@ class RealNVP(nn.Module):
         Inputs ``(B, D)``; log-determinants and log-probabilities ``(B,)``.
     """
 
-    def __init__(self,
-                 dim: int = 2,
-                 num_layers: int = 6,
-                 hidden_channels: int = 64,
-                 init_gain: float = 0.01) -> None:
+    def __init__(
+        self, dim: int = 2, num_layers: int = 6, hidden_channels: int = 64, init_gain: float = 0.01
+    ) -> None:
         super().__init__()
         if dim not in (2, 3):
             raise ValueError(f'RealNVP supports dim 2 or 3, got {dim}')
         if num_layers < 2:
             raise ValueError(
                 f'RealNVP needs at least 2 coupling layers so that every coordinate '
-                f'is transformed, got num_layers={num_layers}')
+                f'is transformed, got num_layers={num_layers}'
+            )
         self.dim = dim
         # mask[i, j] = 1 keeps coordinate j fixed in layer i; layers alternate.
         idx = torch.arange(num_layers)[:, None] + torch.arange(dim)[None, :]
@@ -79,9 +84,11 @@ class RealNVP(nn.Module):
         self.register_buffer('cov', torch.eye(dim))
         self.register_buffer('mask', (idx % 2).float())
         self.s = nn.ModuleList(
-            [_mlp(dim, hidden_channels, bounded=True) for _ in range(num_layers)])
+            [_mlp(dim, hidden_channels, bounded=True) for _ in range(num_layers)]
+        )
         self.t = nn.ModuleList(
-            [_mlp(dim, hidden_channels, bounded=False) for _ in range(num_layers)])
+            [_mlp(dim, hidden_channels, bounded=False) for _ in range(num_layers)]
+        )
         self.init_gain = init_gain
         self.init_weights()
 
@@ -99,14 +106,14 @@ class RealNVP(nn.Module):
     @property
     def prior(self) -> torch.distributions.MultivariateNormal:
         """The latent distribution ``N(loc, cov)`` (standard normal by default)."""
-        return torch.distributions.MultivariateNormal(
-            self.loc, self.cov, validate_args=False)
+        return torch.distributions.MultivariateNormal(self.loc, self.cov, validate_args=False)
 
     def _check(self, x: Tensor) -> None:
         if x.dim() != 2 or x.shape[1] != self.dim:
             raise ValueError(
                 f'RealNVP(dim={self.dim}) expects a tensor of shape (B, {self.dim}), '
-                f'got {tuple(x.shape)}')
+                f'got {tuple(x.shape)}'
+            )
 
     def _coupling(self, i: int, fixed: Tensor) -> Tuple[Tensor, Tensor]:
         """Log-scale ``s`` and shift ``t`` of layer ``i``, zero on the fixed entries."""
@@ -169,5 +176,5 @@ class RealNVP(nn.Module):
         Returns:
             Tensor: Samples of shape ``(num_samples, D)``.
         """
-        z = self.prior.sample((num_samples, ))
+        z = self.prior.sample((num_samples,))
         return self.forward(z)[0]

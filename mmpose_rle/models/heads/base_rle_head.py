@@ -20,6 +20,7 @@ the rest, the same way for every head:
 * ``sigma_init`` — the initial ``σ̂``, through the σ-logit biases;
 * loading the pre-1.0 ``loss.*`` layout of MMPose's checkpoints.
 """
+
 import math
 from abc import abstractmethod
 from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
@@ -50,6 +51,7 @@ class RLEOutputs(NamedTuple):
         sigma (Tensor): ``(B, K, D)`` ``σ̂ = sigmoid(ℓ)``; MMPose's score is ``1 − mean σ̂``.
         rms (Tensor): ``(B, K, D)`` the predictive RMS error of each coordinate.
     """
+
     coords: Tensor
     sigma: Tensor
     rms: Tensor
@@ -74,15 +76,18 @@ class BaseRLEHead(BaseHead):
 
     _version = 2
 
-    def __init__(self,
-                 num_joints: int,
-                 loss: ConfigType = dict(type='mmpose_rle.RLELoss', use_target_weight=True),
-                 decoder: OptConfigType = None,
-                 sigma_init: Optional[float] = None,
-                 init_cfg: OptConfigType = None) -> None:
+    def __init__(
+        self,
+        num_joints: int,
+        loss: ConfigType = dict(type='mmpose_rle.RLELoss', use_target_weight=True),
+        decoder: OptConfigType = None,
+        sigma_init: Optional[float] = None,
+        init_cfg: OptConfigType = None,
+    ) -> None:
         if sigma_init is not None and not 0 < sigma_init < 1:
-            raise ValueError(f'{type(self).__name__}: sigma_init must lie in (0, 1), got '
-                             f'{sigma_init!r}')
+            raise ValueError(
+                f'{type(self).__name__}: sigma_init must lie in (0, 1), got {sigma_init!r}'
+            )
         super().__init__(self.default_init_cfg if init_cfg is None else init_cfg)
         self.num_joints = num_joints
         self.sigma_init = sigma_init
@@ -133,10 +138,9 @@ class BaseRLEHead(BaseHead):
         coords, rms = predictive(mu, sigma) if predictive is not None else (mu, sigma)
         return RLEOutputs(coords, sigma, rms)
 
-    def predict(self,
-                feats: Tuple[Tensor],
-                batch_data_samples: OptSampleList,
-                test_cfg: ConfigType = {}) -> Predictions:
+    def predict(
+        self, feats: Tuple[Tensor], batch_data_samples: OptSampleList, test_cfg: ConfigType = {}
+    ) -> Predictions:
         """Predict keypoints, scores (``1 − mean σ̂``) and ``keypoint_sigmas``.
 
         With ``test_cfg['flip_test']`` the feats are ``[orig, flipped]`` and the outputs of
@@ -153,29 +157,30 @@ class BaseRLEHead(BaseHead):
                 raise ValueError(
                     f'{type(self).__name__}: flip_indices has {len(flip_indices)} entries '
                     f'but the head predicts num_joints={self.num_joints} keypoints; check '
-                    'the dataset metainfo and the head config')
+                    'the dataset metainfo and the head config'
+                )
             outputs = torch.cat(self.predict_outputs(feats[0]), dim=-1)
             flipped = flip_coordinates(
                 torch.cat(self.predict_outputs(feats[1]), dim=-1),
                 flip_indices=flip_indices,
                 shift_coords=test_cfg.get('shift_coords', True),
-                input_size=metainfo['input_size'])
+                input_size=metainfo['input_size'],
+            )
             outputs = (outputs + flipped) * 0.5
         else:
             outputs = torch.cat(self.predict_outputs(feats), dim=-1)
 
         dim = outputs.shape[-1] // 3
-        preds = self.decode(outputs[..., :2 * dim].unsqueeze(1))  # (B, N=1, K, 2D)
-        input_size = np.asarray(metainfo.get('input_size', (1, ) * dim), dtype=np.float32)
-        sigmas = outputs[..., 2 * dim:].detach().cpu().numpy() * input_size
+        preds = self.decode(outputs[..., : 2 * dim].unsqueeze(1))  # (B, N=1, K, 2D)
+        input_size = np.asarray(metainfo.get('input_size', (1,) * dim), dtype=np.float32)
+        sigmas = outputs[..., 2 * dim :].detach().cpu().numpy() * input_size
         for pred, sigma in zip(preds, sigmas):
             pred.keypoint_sigmas = sigma[None]
         return preds
 
-    def loss(self,
-             inputs: Tuple[Tensor],
-             batch_data_samples: OptSampleList,
-             train_cfg: ConfigType = {}) -> dict:
+    def loss(
+        self, inputs: Tuple[Tensor], batch_data_samples: OptSampleList, train_cfg: ConfigType = {}
+    ) -> dict:
         """Loss and training logs.
 
         Returns:
@@ -193,26 +198,30 @@ class BaseRLEHead(BaseHead):
         """``(N, K, D)`` labels and ``(N, K)`` weights of a batch, checked and with
         non-finite labels masked (a warning names the images)."""
         labels = torch.cat([d.gt_instance_labels.keypoint_labels for d in batch_data_samples])
-        weights = torch.cat([d.gt_instance_labels.keypoint_weights
-                             for d in batch_data_samples])
+        weights = torch.cat([d.gt_instance_labels.keypoint_weights for d in batch_data_samples])
         if labels.shape[1] != self.num_joints:
             raise ValueError(
                 f'{type(self).__name__}: the data set has {labels.shape[1]} keypoints but '
-                f'the head was built with num_joints={self.num_joints}')
+                f'the head was built with num_joints={self.num_joints}'
+            )
 
         def names() -> list:  # one per instance; built only when a label is masked
-            return [str(d.metainfo.get('img_path', d.metainfo.get('img_id', i)))
-                    for i, d in enumerate(batch_data_samples)
-                    for _ in range(len(d.gt_instance_labels.keypoint_labels))]
-        labels, weights, _ = mask_non_finite_labels(labels, weights, names,
-                                                    owner=type(self).__name__)
+            return [
+                str(d.metainfo.get('img_path', d.metainfo.get('img_id', i)))
+                for i, d in enumerate(batch_data_samples)
+                for _ in range(len(d.gt_instance_labels.keypoint_labels))
+            ]
+
+        labels, weights, _ = mask_non_finite_labels(
+            labels, weights, names, owner=type(self).__name__
+        )
         return labels, weights
 
     def rle_losses(self, outputs: Tensor, labels: Tensor, weights: Tensor) -> dict:
         """``loss_kpt``, ``acc_pose``, ``nll`` and ``sigma_mean`` of raw outputs
         ``(N, K, 2D)`` against labels ``(N, K, D)`` with weights ``(N, K)``."""
         dim = labels.shape[-1]
-        pred, sigma = outputs[..., :dim], outputs[..., dim:2 * dim]
+        pred, sigma = outputs[..., :dim], outputs[..., dim : 2 * dim]
         loss = self.loss_module(pred, sigma, labels, weights.unsqueeze(-1))
         visible = weights > 0
         with torch.no_grad():
@@ -220,15 +229,22 @@ class BaseRLEHead(BaseHead):
             per_sample = len(labels) if getattr(self.loss_module, 'size_average', True) else 1
             sigma_hat = sigma.sigmoid().mean(-1)
             _, avg_acc, _ = keypoint_pck_accuracy(
-                pred=to_numpy(pred), gt=to_numpy(labels), mask=to_numpy(visible),
-                thr=0.05, norm_factor=np.ones((pred.size(0), dim), dtype=np.float32))
-        return dict(loss_kpt=loss,
-                    acc_pose=torch.tensor(avg_acc, device=labels.device),
-                    nll=loss.detach() * per_sample / num_visible,
-                    sigma_mean=(sigma_hat * visible).sum() / num_visible)
+                pred=to_numpy(pred),
+                gt=to_numpy(labels),
+                mask=to_numpy(visible),
+                thr=0.05,
+                norm_factor=np.ones((pred.size(0), dim), dtype=np.float32),
+            )
+        return dict(
+            loss_kpt=loss,
+            acc_pose=torch.tensor(avg_acc, device=labels.device),
+            nll=loss.detach() * per_sample / num_visible,
+            sigma_mean=(sigma_hat * visible).sum() / num_visible,
+        )
 
-    def _upgrade_state_dict(self, state_dict: dict, prefix: str, local_meta: dict, *args,
-                            **kwargs) -> None:
+    def _upgrade_state_dict(
+        self, state_dict: dict, prefix: str, local_meta: dict, *args, **kwargs
+    ) -> None:
         """Rename the pre-1.0 layout ``{prefix}loss.*`` to ``{prefix}loss_module.*``.
 
         Applied when the checkpoint's metadata has no version or one below ``_version``
@@ -240,4 +256,4 @@ class BaseRLEHead(BaseHead):
             return
         old = prefix + 'loss.'
         for key in [k for k in state_dict if k.startswith(old)]:
-            state_dict[prefix + 'loss_module.' + key[len(old):]] = state_dict.pop(key)
+            state_dict[prefix + 'loss_module.' + key[len(old) :]] = state_dict.pop(key)

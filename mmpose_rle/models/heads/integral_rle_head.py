@@ -37,6 +37,7 @@ Maths, for the last backbone feature map ``F`` of shape ``(B, C, h, w)``:
 
 The output is ``(B, K, 4) = (μ̂_x, μ̂_y, σ_logit_x, σ_logit_y)``.
 """
+
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
@@ -114,36 +115,43 @@ class IntegralRLEHead(BaseRLEHead):
         heatmap_size (tuple[int, int]): ``(W, H)`` of the heatmaps.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 in_featuremap_size: Union[int, Sequence[int]],
-                 num_joints: int,
-                 beta: float = 1.0,
-                 grid_offset: float = 0.5,
-                 deconv_out_channels: OptIntSeq = (256, 256, 256),
-                 deconv_kernel_sizes: OptIntSeq = (4, 4, 4),
-                 conv_out_channels: OptIntSeq = None,
-                 conv_kernel_sizes: OptIntSeq = None,
-                 final_layer: Optional[dict] = dict(kernel_size=1),
-                 sigma_source: str = 'backbone',
-                 loss: ConfigType = dict(
-                     type='mmpose_rle.RLELoss', use_target_weight=True),
-                 decoder: OptConfigType = None,
-                 sigma_init: Optional[float] = None,
-                 init_cfg: OptConfigType = None):
+    def __init__(
+        self,
+        in_channels: int,
+        in_featuremap_size: Union[int, Sequence[int]],
+        num_joints: int,
+        beta: float = 1.0,
+        grid_offset: float = 0.5,
+        deconv_out_channels: OptIntSeq = (256, 256, 256),
+        deconv_kernel_sizes: OptIntSeq = (4, 4, 4),
+        conv_out_channels: OptIntSeq = None,
+        conv_kernel_sizes: OptIntSeq = None,
+        final_layer: Optional[dict] = dict(kernel_size=1),
+        sigma_source: str = 'backbone',
+        loss: ConfigType = dict(type='mmpose_rle.RLELoss', use_target_weight=True),
+        decoder: OptConfigType = None,
+        sigma_init: Optional[float] = None,
+        init_cfg: OptConfigType = None,
+    ):
         if not isinstance(in_channels, int):
-            raise ValueError('IntegralRLEHead: in_channels must be an int (one feature '
-                             f'map), got {in_channels!r}')
+            raise ValueError(
+                'IntegralRLEHead: in_channels must be an int (one feature '
+                f'map), got {in_channels!r}'
+            )
         if sigma_source not in SIGMA_SOURCES:
-            raise ValueError(f'IntegralRLEHead: sigma_source must be one of '
-                             f'{SIGMA_SOURCES}, got {sigma_source!r}')
+            raise ValueError(
+                f'IntegralRLEHead: sigma_source must be one of '
+                f'{SIGMA_SOURCES}, got {sigma_source!r}'
+            )
         if isinstance(in_featuremap_size, int):
             in_featuremap_size = (in_featuremap_size, in_featuremap_size)
         if len(in_featuremap_size) != 2:
-            raise ValueError('IntegralRLEHead: in_featuremap_size must be (w, h), got '
-                             f'{in_featuremap_size!r}')
-        super().__init__(num_joints, loss=loss, decoder=decoder, sigma_init=sigma_init,
-                         init_cfg=init_cfg)
+            raise ValueError(
+                f'IntegralRLEHead: in_featuremap_size must be (w, h), got {in_featuremap_size!r}'
+            )
+        super().__init__(
+            num_joints, loss=loss, decoder=decoder, sigma_init=sigma_init, init_cfg=init_cfg
+        )
         self.in_channels = in_channels
         self.in_featuremap_size = tuple(int(s) for s in in_featuremap_size)
         self.beta = float(beta)
@@ -159,7 +167,8 @@ class IntegralRLEHead(BaseRLEHead):
             deconv_kernel_sizes=deconv_kernel_sizes,
             conv_out_channels=conv_out_channels,
             conv_kernel_sizes=conv_kernel_sizes,
-            final_layer=final_layer)
+            final_layer=final_layer,
+        )
         feat_channels = in_channels
         if deconv_out_channels:
             feat_channels = deconv_out_channels[-1]
@@ -168,7 +177,8 @@ class IntegralRLEHead(BaseRLEHead):
         if final_layer is None and feat_channels != num_joints:
             raise ValueError(
                 f'IntegralRLEHead: without final_layer the features are the heatmap '
-                f'logits and need num_joints={num_joints} channels, got {feat_channels}')
+                f'logits and need num_joints={num_joints} channels, got {feat_channels}'
+            )
         num_deconv = len(deconv_out_channels) if deconv_out_channels else 0
         self.heatmap_size = tuple(s * 2**num_deconv for s in self.in_featuremap_size)
 
@@ -189,7 +199,8 @@ class IntegralRLEHead(BaseRLEHead):
             raise ValueError(
                 f'IntegralRLEHead: expects a (B, C, h, w) feature map (in_featuremap_size='
                 f'{self.in_featuremap_size}), got shape {tuple(x.shape)}; remove the '
-                'GlobalAveragePooling neck (neck=None)')
+                'GlobalAveragePooling neck (neck=None)'
+            )
         head = self.simplebaseline_head
         features = head.conv_layers(head.deconv_layers(x))
         logits = head.final_layer(features)
@@ -200,7 +211,8 @@ class IntegralRLEHead(BaseRLEHead):
                 f'(w x h) but the head was built for {W}x{H} (in_featuremap_size='
                 f'{self.in_featuremap_size} upsampled by the deconvolutions); set '
                 'in_featuremap_size to the backbone output size (w, h) and make sure '
-                'the model has no GlobalAveragePooling neck')
+                'the model has no GlobalAveragePooling neck'
+            )
         return logits, features
 
     def get_heatmaps(self, feats: Tuple[Tensor]) -> Tensor:
@@ -231,8 +243,7 @@ class IntegralRLEHead(BaseRLEHead):
         sigma = self.fc_sigma(pooled).reshape(-1, self.num_joints, 2)
         return self.full_precision(torch.cat([coords.to(sigma.dtype), sigma], dim=-1))
 
-    def _heatmap_head_keys_pre_hook(self, state_dict: dict, prefix: str, *args,
-                                    **kwargs) -> None:
+    def _heatmap_head_keys_pre_hook(self, state_dict: dict, prefix: str, *args, **kwargs) -> None:
         """Rename a ``HeatmapHead``'s keys ``{prefix}{deconv_layers,conv_layers,
         final_layer}.*`` to ``{prefix}simplebaseline_head.*``.
 
@@ -242,7 +253,7 @@ class IntegralRLEHead(BaseRLEHead):
         for key in list(state_dict):
             if not key.startswith(prefix):
                 continue
-            first = key[len(prefix):].split('.', 1)[0]
+            first = key[len(prefix) :].split('.', 1)[0]
             if first in ('deconv_layers', 'conv_layers', 'final_layer'):
-                new = prefix + 'simplebaseline_head.' + key[len(prefix):]
+                new = prefix + 'simplebaseline_head.' + key[len(prefix) :]
                 state_dict[new] = state_dict.pop(key)

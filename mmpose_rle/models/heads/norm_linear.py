@@ -1,4 +1,5 @@
 """Feature-normalised linear layer of the official RLE head."""
+
 import torch
 from torch import Tensor, nn
 

@@ -1,4 +1,5 @@
 """The official RLE head (Li et al., ``rlepose/models/regression_nf.py``) in our family."""
+
 from typing import Optional, Tuple
 
 import torch
@@ -38,16 +39,19 @@ class OfficialRLEHead(BaseRLEHead):
         init_cfg (dict, optional): Initialisation; ``Normal(std=0.01)`` on ``Linear``.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 num_joints: int,
-                 loss: ConfigType = dict(type='mmpose_rle.RLELoss', use_target_weight=True),
-                 decoder: OptConfigType = None,
-                 sigma_init: Optional[float] = None,
-                 coord_init: float = 0.5,
-                 init_cfg: OptConfigType = None) -> None:
-        super().__init__(num_joints, loss=loss, decoder=decoder, sigma_init=sigma_init,
-                         init_cfg=init_cfg)
+    def __init__(
+        self,
+        in_channels: int,
+        num_joints: int,
+        loss: ConfigType = dict(type='mmpose_rle.RLELoss', use_target_weight=True),
+        decoder: OptConfigType = None,
+        sigma_init: Optional[float] = None,
+        coord_init: float = 0.5,
+        init_cfg: OptConfigType = None,
+    ) -> None:
+        super().__init__(
+            num_joints, loss=loss, decoder=decoder, sigma_init=sigma_init, init_cfg=init_cfg
+        )
         self.in_channels = in_channels
         self.coord_init = coord_init
         self.fc_coord = FeatureNormLinear(in_channels, num_joints * 2)

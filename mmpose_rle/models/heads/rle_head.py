@@ -5,6 +5,7 @@ keypoint the normalised coordinates ``μ̂ = (x, y)`` in ``[0, 1]`` of the input
 logits. Loss, prediction, flip test and ``keypoint_sigmas`` are
 :class:`~mmpose_rle.models.heads.BaseRLEHead`'s.
 """
+
 from typing import Optional, Tuple
 
 import torch
@@ -41,15 +42,18 @@ class RLEHead(BaseRLEHead):
         torch.Size([2, 3, 4])
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 num_joints: int,
-                 loss: ConfigType = dict(type='mmpose_rle.RLELoss', use_target_weight=True),
-                 decoder: OptConfigType = None,
-                 sigma_init: Optional[float] = None,
-                 init_cfg: OptConfigType = None) -> None:
-        super().__init__(num_joints, loss=loss, decoder=decoder, sigma_init=sigma_init,
-                         init_cfg=init_cfg)
+    def __init__(
+        self,
+        in_channels: int,
+        num_joints: int,
+        loss: ConfigType = dict(type='mmpose_rle.RLELoss', use_target_weight=True),
+        decoder: OptConfigType = None,
+        sigma_init: Optional[float] = None,
+        init_cfg: OptConfigType = None,
+    ) -> None:
+        super().__init__(
+            num_joints, loss=loss, decoder=decoder, sigma_init=sigma_init, init_cfg=init_cfg
+        )
         self.in_channels = in_channels
         self.fc = nn.Linear(in_channels, num_joints * 4)
 

@@ -41,6 +41,7 @@ and the flow's parameters only ever see ``|x̄_c| ≤ B`` (in the basic design: 
 ``B`` of the crop's centre, :meth:`RLELoss._label_in_box`). The value grows at most linearly
 with the error, with slope ``(κ ρ'_max + D β G_B) / σ_min``.
 """
+
 import math
 from typing import Optional, Tuple
 
@@ -69,8 +70,7 @@ def _attach(value: Tensor, surrogate: Tensor) -> Tensor:
     return value + (surrogate - surrogate.detach())
 
 
-def clip_to_box(residual: Tensor, log_sigma: Tensor,
-                bound: float) -> Tuple[Tensor, Tensor, Tensor]:
+def clip_to_box(residual: Tensor, log_sigma: Tensor, bound: float) -> Tuple[Tensor, Tensor, Tensor]:
     """``x̄ = r / σ̂`` brought into the box ``|x̄_c| ≤ bound``, without overflow.
 
     Args:
@@ -88,8 +88,9 @@ def clip_to_box(residual: Tensor, log_sigma: Tensor,
     log_abs = torch.log(residual.abs()) - log_sigma  # log |x̄_c|, −inf where r_c = 0
     inside = log_abs <= log_bound
     on_face = bound * torch.sign(residual)
-    box = torch.where(inside, torch.sign(residual) * torch.exp(log_abs.clamp_max(log_bound)),
-                      on_face)
+    box = torch.where(
+        inside, torch.sign(residual) * torch.exp(log_abs.clamp_max(log_bound)), on_face
+    )
     log_max = log_abs.amax(-1, keepdim=True)
     outside = log_max > log_bound
     ray = on_face * torch.exp(torch.where(outside, log_abs - log_max, 0.0))
@@ -104,8 +105,9 @@ def _radial(slope: Tensor, point: Tensor, outside: Tensor) -> Tensor:
     return torch.where(outside, along * direction, slope)
 
 
-def _log_density_and_slopes(flow: nn.Module, u: Tensor,
-                            u_f: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+def _log_density_and_slopes(
+    flow: nn.Module, u: Tensor, u_f: Tensor
+) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     """``log G_φ`` and ``∇_x log G_φ`` at ``u`` and ``u_f`` (``(M, D)`` each), in one pass.
 
     ``log G_φ(u)`` keeps its graph to the flow's parameters; the rest is detached.
@@ -114,16 +116,18 @@ def _log_density_and_slopes(flow: nn.Module, u: Tensor,
     with torch.enable_grad():
         points = torch.cat([u, u_f]).requires_grad_(True)
         log_g = flow.log_prob(points)
-        slope, = torch.autograd.grad(log_g.sum(), points, retain_graph=True)
+        (slope,) = torch.autograd.grad(log_g.sum(), points, retain_graph=True)
     return log_g[:m], slope[:m], log_g[m:].detach(), slope[m:]
 
 
-def bounded_terms(spec: TermSpec,
-                  residual: Tensor,
-                  sigma_logit: Tensor,
-                  sigma_min: Optional[float],
-                  bound: Optional[float],
-                  flow: Optional[nn.Module] = None) -> Tuple[Tensor, Optional[Tensor]]:
+def bounded_terms(
+    spec: TermSpec,
+    residual: Tensor,
+    sigma_logit: Tensor,
+    sigma_min: Optional[float],
+    bound: Optional[float],
+    flow: Optional[nn.Module] = None,
+) -> Tuple[Tensor, Optional[Tensor]]:
     """The bounded surrogate of the loss parts of non-ordinary keypoints (module docstring).
 
     ``ρ`` is separable and uses the box point per coordinate; ``log G_φ`` is not, and uses
@@ -160,8 +164,9 @@ def bounded_terms(spec: TermSpec,
     if spec.has_q:
         rho_f, slope_f = _rho(spec.rho, u_f_box)
         slope_u = _rho(spec.rho, u_box)[1]
-        value = spec.a_q * log_sigma_f + \
-            spec.kappa * (rho_f + slope_f * (x_f - u_f_box)) + spec.const
+        value = (
+            spec.a_q * log_sigma_f + spec.kappa * (rho_f + slope_f * (x_f - u_f_box)) + spec.const
+        )
         carrier = scaled - u_box * d_log_sigma  # ∂/∂log σ̂ = −u
         q = _attach(value, spec.a_q * d_log_sigma + spec.kappa * slope_u * carrier)
 
@@ -174,5 +179,6 @@ def bounded_terms(spec: TermSpec,
         value = value - spec.beta * (log_g_f[:, None] + overshoot)
         carrier = scaled - u_ray * d_log_sigma
         surrogate = surrogate - spec.beta * (
-            (grad_u * carrier).sum(-1, keepdim=True) + log_g_u[:, None])
+            (grad_u * carrier).sum(-1, keepdim=True) + log_g_u[:, None]
+        )
     return _attach(value, surrogate), q

@@ -17,6 +17,7 @@ Example:
     >>> rms.shape
     torch.Size([3, 2])
 """
+
 import math
 from typing import Tuple
 
@@ -43,5 +44,5 @@ def unscented_push(flow: nn.Module, mu: Tensor, std: Tensor) -> Tuple[Tensor, Te
     points = torch.cat([mu[:, None], mu[:, None] + offsets, mu[:, None] - offsets], dim=1)
     mapped = flow(points.reshape(-1, d))[0].reshape(m, 2 * d + 1, d)
     centre = mapped[:, 0]
-    rms = ((mapped[:, 1:] - centre[:, None])**2).mean(dim=1).sqrt()
+    rms = ((mapped[:, 1:] - centre[:, None]) ** 2).mean(dim=1).sqrt()
     return centre, rms

@@ -23,6 +23,7 @@ Example:
     >>> nodes.shape
     torch.Size([1024, 2])
 """
+
 import math
 from typing import Callable, Optional
 
@@ -63,8 +64,9 @@ def log_normaliser(flow: nn.Module, nodes: Tensor) -> Tensor:
     return torch.logsumexp(flow.log_prob(nodes), dim=0) - math.log(len(nodes))
 
 
-def weighted_rms(flow: nn.Module, nodes: Tensor,
-                 log_weight: Optional[Callable[[Tensor], Tensor]] = None) -> Tensor:
+def weighted_rms(
+    flow: nn.Module, nodes: Tensor, log_weight: Optional[Callable[[Tensor], Tensor]] = None
+) -> Tensor:
     """RMS per coordinate of the density ``∝ w(x) G_φ(x)`` (module docstring).
 
     Args:

@@ -58,6 +58,7 @@ Shapes: ``pred``, ``sigma``, ``target``: ``(N, K, D)``; ``target_weight``: ``(N,
 ``(N, K, 1)`` or ``(N, K, D)``. The result is a scalar. The loss is a negative
 log-*density*, so negative values are normal.
 """
+
 import math
 from typing import Callable, Optional, Tuple
 
@@ -135,24 +136,26 @@ class RLELoss(nn.Module):
     the predictive RMS error per coordinate, for every design.
     """
 
-    def __init__(self,
-                 use_target_weight: bool = False,
-                 size_average: bool = True,
-                 residual: Optional[bool] = None,
-                 q_distribution: str = 'laplace',
-                 design: Optional[str] = None,
-                 formulation: str = 'mmpose',
-                 flow: dict = dict(type='mmpose_rle.RealNVP'),
-                 sigma_min: Optional[float] = 1e-3,
-                 max_flow_input: Optional[float] = 20.0,
-                 normaliser_points: int = 4096) -> None:
+    def __init__(
+        self,
+        use_target_weight: bool = False,
+        size_average: bool = True,
+        residual: Optional[bool] = None,
+        q_distribution: str = 'laplace',
+        design: Optional[str] = None,
+        formulation: str = 'mmpose',
+        flow: dict = dict(type='mmpose_rle.RealNVP'),
+        sigma_min: Optional[float] = 1e-3,
+        max_flow_input: Optional[float] = 20.0,
+        normaliser_points: int = 4096,
+    ) -> None:
         super().__init__()
         if design is None:
             design = 'reparam' if residual is False else 'residual'
         elif residual is not None and bool(residual) != (design != 'reparam'):
             raise ValueError(
-                f'RLELoss: residual={residual} contradicts design={design!r}; '
-                'give only `design`')
+                f'RLELoss: residual={residual} contradicts design={design!r}; give only `design`'
+            )
         _check_choice('design', design, DESIGNS)
         _check_choice('formulation', formulation, FORMULATIONS)
         _check_choice('q_distribution', q_distribution, Q_DISTRIBUTIONS)
@@ -172,16 +175,20 @@ class RLELoss(nn.Module):
         self.spec: TermSpec = term_spec(design, q_distribution, formulation, self.flow_model.dim)
         self.normalised = formulation == 'exact' and design == 'residual'
         if self.normalised:
-            self.register_buffer('normaliser_nodes',
-                                 qmc_nodes(self.flow_model.dim, q_distribution,
-                                           normaliser_points), persistent=False)
+            self.register_buffer(
+                'normaliser_nodes',
+                qmc_nodes(self.flow_model.dim, q_distribution, normaliser_points),
+                persistent=False,
+            )
         self._rms_cache: Optional[Tuple[torch.device, torch.dtype, Tensor]] = None
         self.register_load_state_dict_post_hook(lambda module, keys: module.clear_cache())
 
     def extra_repr(self) -> str:
-        return (f'design={self.design!r}, formulation={self.formulation!r}, '
-                f'q_distribution={self.q_distribution!r}, '
-                f'use_target_weight={self.use_target_weight}')
+        return (
+            f'design={self.design!r}, formulation={self.formulation!r}, '
+            f'q_distribution={self.q_distribution!r}, '
+            f'use_target_weight={self.use_target_weight}'
+        )
 
     def _neg_log_q(self, residual: Tensor, sigma: Tensor, error: Optional[Tensor]) -> Tensor:
         """``−log Q`` term per coordinate, including its normaliser (module docstring).
@@ -196,8 +203,9 @@ class RLELoss(nn.Module):
         """
         laplace = self.q_distribution == 'laplace'
         if self.formulation == 'official' and laplace:
-            return (torch.log(sigma * math.sqrt(2 * math.pi)) +
-                    torch.abs(residual) / (math.sqrt(2) * sigma + _EPS))
+            return torch.log(sigma * math.sqrt(2 * math.pi)) + torch.abs(residual) / (
+                math.sqrt(2) * sigma + _EPS
+            )
         if error is None:
             error = residual / (sigma + _EPS)
         if self.formulation == 'exact':
@@ -206,11 +214,9 @@ class RLELoss(nn.Module):
             return torch.log(sigma * 2) + torch.abs(error)
         return torch.log(sigma * math.sqrt(2 * math.pi)) + 0.5 * error**2
 
-    def forward(self,
-                pred: Tensor,
-                sigma: Tensor,
-                target: Tensor,
-                target_weight: Optional[Tensor] = None) -> Tensor:
+    def forward(
+        self, pred: Tensor, sigma: Tensor, target: Tensor, target_weight: Optional[Tensor] = None
+    ) -> Tensor:
         """Compute the loss.
 
         Args:
@@ -232,14 +238,21 @@ class RLELoss(nn.Module):
             if target_weight is not None:
                 target_weight = target_weight.to(dtype)
             target, weight, masked = mask_non_finite_labels(
-                target, target_weight if self.use_target_weight else None)
+                target, target_weight if self.use_target_weight else None
+            )
             force = weight is None and bool(masked.any())
             if force:  # no weights asked for, but masked keypoints need one
                 weight = (~masked).to(dtype)
             return self._reduce(pred, sigma, target, weight, force)
 
-    def _reduce(self, pred: Tensor, sigma: Tensor, target: Tensor,
-                target_weight: Optional[Tensor], force: bool = False) -> Tensor:
+    def _reduce(
+        self,
+        pred: Tensor,
+        sigma: Tensor,
+        target: Tensor,
+        target_weight: Optional[Tensor],
+        force: bool = False,
+    ) -> Tensor:
         """Weight (when ``use_target_weight`` or ``force``) and sum the terms."""
         nf_loss, q_loss = self.terms(pred, sigma, target)
         if self.use_target_weight or force:
@@ -259,8 +272,7 @@ class RLELoss(nn.Module):
             loss = loss / len(loss)
         return loss.sum()
 
-    def terms(self, pred: Tensor, sigma: Tensor,
-              target: Tensor) -> Tuple[Tensor, Optional[Tensor]]:
+    def terms(self, pred: Tensor, sigma: Tensor, target: Tensor) -> Tuple[Tensor, Optional[Tensor]]:
         """The unweighted per-coordinate terms of the loss (module docstring).
 
         Ordinary keypoints (``σ̂ ≥ sigma_min``, ``|x̄_c| ≤ max_flow_input``) are computed
@@ -290,26 +302,38 @@ class RLELoss(nn.Module):
             keep = ordinary[..., None]
             nf_loss, q_loss = self._reference_terms(
                 torch.where(keep, pred, base.detach()),
-                torch.where(keep, sigma, torch.zeros_like(sigma)), target, z_gt, log_det)
+                torch.where(keep, sigma, torch.zeros_like(sigma)),
+                target,
+                z_gt,
+                log_det,
+            )
             idx = (~ordinary).nonzero(as_tuple=True)
             if z_gt is None:
-                nf_b, q_b = bounded_terms(self.spec, pred[idx] - target[idx], sigma[idx],
-                                          self.sigma_min, self.max_flow_input,
-                                          flow=self.flow_model)
+                nf_b, q_b = bounded_terms(
+                    self.spec,
+                    pred[idx] - target[idx],
+                    sigma[idx],
+                    self.sigma_min,
+                    self.max_flow_input,
+                    flow=self.flow_model,
+                )
             else:  # the flow sees the label, brought into the box around the crop
                 z_b, log_det_b = self.flow_model.inverse(self._label_in_box(target[idx]))
-                nf_b, q_b = bounded_terms(self.spec, z_b - pred[idx], sigma[idx],
-                                          self.sigma_min, self.max_flow_input)
+                nf_b, q_b = bounded_terms(
+                    self.spec, z_b - pred[idx], sigma[idx], self.sigma_min, self.max_flow_input
+                )
                 nf_b = nf_b - self.spec.beta * log_det_b[:, None]
             nf_loss = nf_loss.index_put(idx, nf_b)
             q_loss = None if q_loss is None else q_loss.index_put(idx, q_b)
         if self.normalised:
-            nf_loss = nf_loss + self.spec.beta * log_normaliser(self.flow_model,
-                                                                self.normaliser_nodes)
+            nf_loss = nf_loss + self.spec.beta * log_normaliser(
+                self.flow_model, self.normaliser_nodes
+            )
         return nf_loss, q_loss
 
-    def _ordinary(self, pred: Tensor, sigma: Tensor, base: Tensor,
-                  target: Tensor) -> Optional[Tensor]:
+    def _ordinary(
+        self, pred: Tensor, sigma: Tensor, base: Tensor, target: Tensor
+    ) -> Optional[Tensor]:
         """``(N, K)``: keypoints inside both bounds (and, in the basic design, with the
         label in the box :meth:`_label_in_box`); None when both bounds are off."""
         if not self.sigma_min and not self.max_flow_input:
@@ -333,9 +357,14 @@ class RLELoss(nn.Module):
         bound = self.max_flow_input or NO_BOUND
         return clip_to_box(target - 0.5, torch.zeros_like(target), bound)[1] + 0.5
 
-    def _reference_terms(self, pred: Tensor, sigma: Tensor, target: Tensor,
-                         z_gt: Optional[Tensor],
-                         log_det: Optional[Tensor]) -> Tuple[Tensor, Optional[Tensor]]:
+    def _reference_terms(
+        self,
+        pred: Tensor,
+        sigma: Tensor,
+        target: Tensor,
+        z_gt: Optional[Tensor],
+        log_det: Optional[Tensor],
+    ) -> Tuple[Tensor, Optional[Tensor]]:
         """The references' operations (MMPose's ``RLELoss.forward`` for ``'mmpose'``)."""
         N, K, D = pred.shape
         sigma = sigma.sigmoid()
@@ -354,8 +383,9 @@ class RLELoss(nn.Module):
         nf_loss = torch.log(sigma) - log_flow
         if self.design == 'reparam':
             return nf_loss, None
-        return nf_loss, self._neg_log_q(residual, sigma,
-                                        None if self.formulation == 'official' else error)
+        return nf_loss, self._neg_log_q(
+            residual, sigma, None if self.formulation == 'official' else error
+        )
 
     @property
     def q_std(self) -> float:
@@ -396,8 +426,7 @@ class RLELoss(nn.Module):
         """
         param = next(self.flow_model.parameters())
         cached = self._rms_cache
-        if cached is not None and cached[:2] == (param.device, param.dtype) \
-                and not self.training:
+        if cached is not None and cached[:2] == (param.device, param.dtype) and not self.training:
             return cached[2]
         dim = self.flow_model.dim
         if self.design == 'basic':
@@ -438,23 +467,27 @@ class RLELoss(nn.Module):
         if self.design != 'basic':
             return mu, sigma * self.residual_rms().to(sigma)
         dim = mu.shape[-1]
-        coords, rms = unscented_push(self.flow_model, mu.reshape(-1, dim),
-                                     (sigma * self.q_std).reshape(-1, dim))
+        coords, rms = unscented_push(
+            self.flow_model, mu.reshape(-1, dim), (sigma * self.q_std).reshape(-1, dim)
+        )
         return coords.reshape(mu.shape), rms.reshape(mu.shape)
 
-    def _check_inputs(self, pred: Tensor, sigma: Tensor, target: Tensor,
-                      target_weight: Optional[Tensor]) -> None:
+    def _check_inputs(
+        self, pred: Tensor, sigma: Tensor, target: Tensor, target_weight: Optional[Tensor]
+    ) -> None:
         """Raise a clear error for inconsistent shapes."""
         if pred.dim() != 3:
-            raise ValueError(f'RLELoss: pred must have shape (N, K, D), got '
-                             f'{tuple(pred.shape)}')
+            raise ValueError(f'RLELoss: pred must have shape (N, K, D), got {tuple(pred.shape)}')
         if sigma.shape != pred.shape or target.shape != pred.shape:
             raise ValueError(
                 'RLELoss: pred, sigma and target must have the same shape (N, K, D), got '
-                f'{tuple(pred.shape)}, {tuple(sigma.shape)} and {tuple(target.shape)}')
+                f'{tuple(pred.shape)}, {tuple(sigma.shape)} and {tuple(target.shape)}'
+            )
         if pred.shape[-1] != self.flow_model.dim:
-            raise ValueError(f'RLELoss: the flow models {self.flow_model.dim}-D '
-                             f'residuals but the keypoints are {pred.shape[-1]}-D')
+            raise ValueError(
+                f'RLELoss: the flow models {self.flow_model.dim}-D '
+                f'residuals but the keypoints are {pred.shape[-1]}-D'
+            )
         if self.use_target_weight:
             if target_weight is None:
                 raise ValueError('RLELoss: use_target_weight=True needs target_weight')
@@ -462,4 +495,5 @@ class RLELoss(nn.Module):
             if tuple(target_weight.shape) not in ((N, K), (N, K, 1), (N, K, D)):
                 raise ValueError(
                     f'RLELoss: target_weight must have shape ({N}, {K}), ({N}, {K}, 1) '
-                    f'or ({N}, {K}, {D}), got {tuple(target_weight.shape)}')
+                    f'or ({N}, {K}, {D}), got {tuple(target_weight.shape)}'
+                )

@@ -1,4 +1,5 @@
 """Input checks of the RLE loss: non-finite labels are masked, non-finite outputs raise."""
+
 import warnings
 from typing import Callable, Optional, Sequence, Tuple, Union
 
@@ -8,10 +9,12 @@ from torch import Tensor
 __all__ = ['mask_non_finite_labels', 'check_finite_outputs']
 
 
-def mask_non_finite_labels(target: Tensor, weight: Optional[Tensor],
-                           names: Union[Sequence[str], Callable[[], Sequence[str]],
-                                        None] = None,
-                           owner: str = 'RLELoss') -> Tuple[Tensor, Optional[Tensor], Tensor]:
+def mask_non_finite_labels(
+    target: Tensor,
+    weight: Optional[Tensor],
+    names: Union[Sequence[str], Callable[[], Sequence[str]], None] = None,
+    owner: str = 'RLELoss',
+) -> Tuple[Tensor, Optional[Tensor], Tensor]:
     """Mask keypoints whose target or weight is NaN or inf, with a warning naming them.
 
     A masked keypoint gets weight 0 and target 0 (so that no NaN reaches the arithmetic:
@@ -39,11 +42,15 @@ def mask_non_finite_labels(target: Tensor, weight: Optional[Tensor],
     where = [(int(n), int(k)) for n, k in bad.nonzero().tolist()]
     if callable(names):
         names = names()
-    shown = ', '.join(f'({names[n] if names is not None else f"sample {n}"}, keypoint {k})'
-                      for n, k in where[:10])
+    shown = ', '.join(
+        f'({names[n] if names is not None else f"sample {n}"}, keypoint {k})' for n, k in where[:10]
+    )
     more = f' and {len(where) - 10} more' if len(where) > 10 else ''
-    warnings.warn(f'{owner}: masked {len(where)} keypoint(s) whose target or weight is NaN or '
-                  f'inf: {shown}{more}. They contribute nothing to this step.', stacklevel=3)
+    warnings.warn(
+        f'{owner}: masked {len(where)} keypoint(s) whose target or weight is NaN or '
+        f'inf: {shown}{more}. They contribute nothing to this step.',
+        stacklevel=3,
+    )
     target = torch.where(bad[..., None], torch.zeros_like(target), target)
     if weight is not None:
         mask = bad if weight.dim() == 2 else bad[..., None]
@@ -63,4 +70,5 @@ def check_finite_outputs(pred: Tensor, sigma: Tensor, owner: str = 'RLELoss') ->
             raise FloatingPointError(
                 f'{owner}: the network predicted {n} non-finite {name}; training has '
                 'diverged (lower the learning rate, or keep the loss bounds sigma_min '
-                'and max_flow_input on)')
+                'and max_flow_input on)'
+            )

@@ -27,6 +27,7 @@ references' own operations (bit-identical to MMPose); this table drives the boun
 continuation beyond ``sigma_min`` and ``max_flow_input``
 (:mod:`~mmpose_rle.models.losses.bounded_terms`) and the documented gradient bounds.
 """
+
 import math
 from dataclasses import dataclass
 
@@ -49,6 +50,7 @@ class TermSpec:
         rho (str): ``'abs'`` (Laplace) or ``'square'`` (Gaussian, ``t²/2``).
         const (float): ``c₀``.
     """
+
     a_nf: float
     beta: float
     has_q: bool
@@ -72,9 +74,22 @@ def term_spec(design: str, q_distribution: str, formulation: str, dim: int) -> T
     laplace = q_distribution == 'laplace'
     rho = 'abs' if laplace else 'square'
     if formulation == 'exact':
-        return TermSpec(a_nf=1.0, beta=1.0 / dim, has_q=design != 'reparam', a_q=0.0,
-                        kappa=1.0, rho=rho, const=_LOG_2 if laplace else _LOG_SQRT_2PI)
+        return TermSpec(
+            a_nf=1.0,
+            beta=1.0 / dim,
+            has_q=design != 'reparam',
+            a_q=0.0,
+            kappa=1.0,
+            rho=rho,
+            const=_LOG_2 if laplace else _LOG_SQRT_2PI,
+        )
     official = formulation == 'official' and laplace
-    return TermSpec(a_nf=1.0, beta=1.0, has_q=design != 'reparam', a_q=1.0,
-                    kappa=1 / math.sqrt(2) if official else 1.0, rho=rho,
-                    const=_LOG_2 if laplace and not official else _LOG_SQRT_2PI)
+    return TermSpec(
+        a_nf=1.0,
+        beta=1.0,
+        has_q=design != 'reparam',
+        a_q=1.0,
+        kappa=1 / math.sqrt(2) if official else 1.0,
+        rho=rho,
+        const=_LOG_2 if laplace and not official else _LOG_SQRT_2PI,
+    )

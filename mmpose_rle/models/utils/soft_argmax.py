@@ -14,6 +14,7 @@ Example:
     >>> soft_argmax(spatial_log_softmax(logits).exp(), cell_grid(4), cell_grid(4))
     tensor([[[0.5000, 0.5000]]])
 """
+
 import torch
 from torch import Tensor
 

@@ -1,4 +1,5 @@
 """RealNVP invariants on randomised weights (one test body for every flow setting)."""
+
 import math
 
 import pytest
@@ -21,8 +22,9 @@ def make_flow(dtype=torch.float64, **kwargs) -> RealNVP:
     return randomise_(RealNVP(**kwargs)).to(dtype)
 
 
-@pytest.fixture(params=SETTINGS, ids=lambda s: ','.join(f'{k}={v}' for k, v in s.items())
-                or 'default')
+@pytest.fixture(
+    params=SETTINGS, ids=lambda s: ','.join(f'{k}={v}' for k, v in s.items()) or 'default'
+)
 def flow(request) -> RealNVP:
     return make_flow(**request.param)
 
@@ -76,7 +78,7 @@ def test_density_integrates_to_one():
     grid = torch.stack(torch.meshgrid(axis, axis, indexing='ij'), -1).reshape(-1, 2)
     with torch.no_grad():
         density = flow.log_prob(grid).exp()
-    cell = (2 * lim / (n - 1))**2
+    cell = (2 * lim / (n - 1)) ** 2
     assert abs(density.sum().item() * cell - 1) < 2e-3
 
 
@@ -84,7 +86,7 @@ def test_samples_follow_forward_of_prior_draws(flow):
     torch.manual_seed(3)
     samples = flow.sample(1000)
     torch.manual_seed(3)
-    expected = flow(flow.prior.sample((1000, )))[0]
+    expected = flow(flow.prior.sample((1000,)))[0]
     torch.testing.assert_close(samples, expected)
     assert samples.shape == (1000, flow.dim)
     assert torch.isfinite(flow.log_prob(samples)).all()
@@ -96,8 +98,8 @@ def test_shapes_and_dtypes_are_kept(dtype):
     x = torch.randn(7, 2, dtype=dtype)
     for out, ld in (flow(x), flow.inverse(x)):
         assert out.shape == (7, 2) and out.dtype == dtype
-        assert ld.shape == (7, ) and ld.dtype == dtype
-    assert flow.log_prob(x).shape == (7, )
+        assert ld.shape == (7,) and ld.dtype == dtype
+    assert flow.log_prob(x).shape == (7,)
 
 
 def test_default_state_dict_is_mmpose_layout_and_loads():
@@ -119,10 +121,13 @@ def test_masks_alternate_and_cover_every_coordinate():
         assert (mask == 0).any(0).all()  # every coordinate is moved by some layer
 
 
-@pytest.mark.parametrize('kwargs, match', [
-    (dict(dim=4), 'dim 2 or 3'),
-    (dict(num_layers=1), 'at least 2'),
-])
+@pytest.mark.parametrize(
+    'kwargs, match',
+    [
+        (dict(dim=4), 'dim 2 or 3'),
+        (dict(num_layers=1), 'at least 2'),
+    ],
+)
 def test_invalid_settings_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
         RealNVP(**kwargs)

@@ -1,5 +1,6 @@
 """What BaseRLEHead gives every head of the family: predict_outputs, the predictive RMS of
 each design, σ-logit initialisation, the checks of the labels, mixed precision."""
+
 from unittest import mock
 
 import numpy as np
@@ -15,24 +16,36 @@ K = 5
 CODEC = dict(type='RegressionLabel', input_size=(48, 64))
 HEADS = {
     'RLEHead': lambda **kw: RLEHead(in_channels=16, num_joints=K, decoder=CODEC, **kw),
-    'OfficialRLEHead': lambda **kw: OfficialRLEHead(in_channels=16, num_joints=K,
-                                                    decoder=CODEC, **kw),
+    'OfficialRLEHead': lambda **kw: OfficialRLEHead(
+        in_channels=16, num_joints=K, decoder=CODEC, **kw
+    ),
     'IntegralRLEHead': lambda **kw: IntegralRLEHead(
-        in_channels=16, in_featuremap_size=(3, 4), num_joints=K, decoder=CODEC,
-        deconv_out_channels=(8, ), deconv_kernel_sizes=(4, ), **kw),
+        in_channels=16,
+        in_featuremap_size=(3, 4),
+        num_joints=K,
+        decoder=CODEC,
+        deconv_out_channels=(8,),
+        deconv_kernel_sizes=(4,),
+        **kw,
+    ),
 }
 
 
 def feats_for(head: BaseRLEHead, batch_size=2, seed=0):
     gen = torch.Generator().manual_seed(seed)
     shape = (batch_size, 16, 4, 3) if isinstance(head, IntegralRLEHead) else (batch_size, 16)
-    return (torch.randn(*shape, generator=gen), )
+    return (torch.randn(*shape, generator=gen),)
 
 
 def samples(batch_size=2):
-    return get_packed_inputs(batch_size, num_keypoints=K, img_shape=(64, 48),
-                             input_size=(48, 64), with_heatmap=False,
-                             with_simcc_label=False)['data_samples']
+    return get_packed_inputs(
+        batch_size,
+        num_keypoints=K,
+        img_shape=(64, 48),
+        input_size=(48, 64),
+        with_heatmap=False,
+        with_simcc_label=False,
+    )['data_samples']
 
 
 @pytest.mark.parametrize('name', HEADS)
@@ -55,24 +68,37 @@ def test_predict_is_predict_outputs_decoded(name):
         preds = head.predict(feats_for(head), samples())
     assert isinstance(out, RLEOutputs) and out.coords.shape == (2, K, 2)
     for i, pred in enumerate(preds):
-        np.testing.assert_allclose(pred.keypoints[0], out.coords[i].numpy() * [48, 64],
-                                   rtol=1e-6)
-        np.testing.assert_allclose(pred.keypoint_scores[0], 1 - out.sigma[i].mean(-1).numpy(),
-                                   rtol=1e-6)
-        np.testing.assert_allclose(pred.keypoint_sigmas[0], out.rms[i].numpy() * [48, 64],
-                                   rtol=1e-6)
+        np.testing.assert_allclose(pred.keypoints[0], out.coords[i].numpy() * [48, 64], rtol=1e-6)
+        np.testing.assert_allclose(
+            pred.keypoint_scores[0], 1 - out.sigma[i].mean(-1).numpy(), rtol=1e-6
+        )
+        np.testing.assert_allclose(
+            pred.keypoint_sigmas[0], out.rms[i].numpy() * [48, 64], rtol=1e-6
+        )
 
 
-@pytest.mark.parametrize('design, q, formulation', [
-    ('basic', 'laplace', 'mmpose'), ('basic', 'laplace', 'official'),
-    ('basic', 'gaussian', 'exact')])
+@pytest.mark.parametrize(
+    'design, q, formulation',
+    [
+        ('basic', 'laplace', 'mmpose'),
+        ('basic', 'laplace', 'official'),
+        ('basic', 'gaussian', 'exact'),
+    ],
+)
 def test_basic_design_rms_matches_monte_carlo_of_the_predictive_distribution(
-        design, q, formulation):
+    design, q, formulation
+):
     """Draw z ~ Q(μ̂, σ̂), push it through the flow, and compare the RMS of f(z) − f(μ̂)
     with the head's predicted RMS."""
-    head = HEADS['RLEHead'](loss=dict(type='mmpose_rle.RLELoss', design=design,
-                                      q_distribution=q, formulation=formulation,
-                                      use_target_weight=True))
+    head = HEADS['RLEHead'](
+        loss=dict(
+            type='mmpose_rle.RLELoss',
+            design=design,
+            q_distribution=q,
+            formulation=formulation,
+            use_target_weight=True,
+        )
+    )
     randomise_(head.loss_module.flow_model, std=0.2)
     with torch.no_grad():
         head.fc.weight.zero_()
@@ -85,12 +111,12 @@ def test_basic_design_rms_matches_monte_carlo_of_the_predictive_distribution(
         if q == 'gaussian':
             z = mu + sigma * torch.randn(n, 2, generator=gen)
         else:
-            scale = sigma * (2 ** 0.5 if formulation == 'official' else 1.0)
+            scale = sigma * (2**0.5 if formulation == 'official' else 1.0)
             u = torch.rand(n, 2, generator=gen) - 0.5
             z = mu - scale * torch.sign(u) * torch.log1p(-2 * u.abs())
         flow = head.loss_module.flow_model
         x, centre = flow(z)[0], flow(mu[None])[0]
-        mc_rms = ((x - centre)**2).mean(0).sqrt()
+        mc_rms = ((x - centre) ** 2).mean(0).sqrt()
     torch.testing.assert_close(out.coords[0, 0], centre[0])
     torch.testing.assert_close(out.rms[0, 0], mc_rms, rtol=0.05, atol=0)
 
@@ -115,8 +141,9 @@ def test_head_names_the_image_of_a_bad_label():
 @pytest.mark.parametrize('name', HEADS)
 def test_num_joints_mismatch_raises(name):
     head = HEADS[name]()
-    data = get_packed_inputs(2, num_keypoints=K + 1, with_heatmap=False,
-                             with_simcc_label=False)['data_samples']
+    data = get_packed_inputs(2, num_keypoints=K + 1, with_heatmap=False, with_simcc_label=False)[
+        'data_samples'
+    ]
     with pytest.raises(ValueError, match=f'data set has {K + 1} keypoints.*num_joints={K}'):
         head.loss(feats_for(head), data)
 
@@ -124,13 +151,15 @@ def test_num_joints_mismatch_raises(name):
 def test_amp_optim_wrapper_bf16_step_is_finite():
     head = HEADS['RLEHead']()
     import mmengine.optim.optimizer.amp_optimizer_wrapper as amp
+
     with mock.patch.object(amp, 'is_cuda_available', return_value=True):  # CPU here
-        wrapper = AmpOptimWrapper(optimizer=torch.optim.SGD(head.parameters(), lr=0.01),
-                                  dtype='bfloat16')
+        wrapper = AmpOptimWrapper(
+            optimizer=torch.optim.SGD(head.parameters(), lr=0.01), dtype='bfloat16'
+        )
     with wrapper.optim_context(head):
         x = torch.rand(2, 16)
         assert head.fc(x).dtype == torch.bfloat16  # autocast is really on
-        losses = head.loss((x, ), samples())
+        losses = head.loss((x,), samples())
     assert losses['loss_kpt'].dtype == torch.float32
     wrapper.update_params(losses['loss_kpt'])
     assert torch.isfinite(losses['loss_kpt'])

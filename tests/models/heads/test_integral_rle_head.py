@@ -1,5 +1,6 @@
 """IntegralRLEHead: soft-argmax against independent computations and MMPose's
 IntegralRegressionHead, the σ branch, flip test, loss, registry and the two configs."""
+
 import math
 
 import numpy as np
@@ -20,8 +21,10 @@ INPUT = (48, 64)  # (w, h) of the model input
 CODEC = dict(type='RegressionLabel', input_size=INPUT)
 SMALL = dict(deconv_out_channels=(8, 8), deconv_kernel_sizes=(4, 4))  # 12x16 heatmaps
 
-R50_CONFIG = ROOT / ('configs/body_2d_keypoint/topdown_regression/coco/'
-                     'td-reg_res50_integral-rle-8xb64-210e_coco-256x192.py')
+R50_CONFIG = ROOT / (
+    'configs/body_2d_keypoint/topdown_regression/coco/'
+    'td-reg_res50_integral-rle-8xb64-210e_coco-256x192.py'
+)
 INTEGRAL_QUICKSTART = ROOT / 'configs/quickstart/integral-rle_res18_synthetic-64x64.py'
 
 
@@ -38,13 +41,18 @@ def make_head(std: float = 0.6, **kwargs) -> IntegralRLEHead:
 
 def feats(batch_size=3, seed=0, channels=C, size=FMAP):
     gen = torch.Generator().manual_seed(seed)
-    return (torch.randn(batch_size, channels, size[1], size[0], generator=gen), )
+    return (torch.randn(batch_size, channels, size[1], size[0], generator=gen),)
 
 
 def samples(batch_size=3, num_keypoints=K):
-    return get_packed_inputs(batch_size, num_keypoints=num_keypoints, img_shape=INPUT[::-1],
-                             input_size=INPUT, with_heatmap=False,
-                             with_simcc_label=False)['data_samples']
+    return get_packed_inputs(
+        batch_size,
+        num_keypoints=num_keypoints,
+        img_shape=INPUT[::-1],
+        input_size=INPUT,
+        with_heatmap=False,
+        with_simcc_label=False,
+    )['data_samples']
 
 
 def soft_argmax_reference(logits: np.ndarray, beta: float, offset: float) -> np.ndarray:
@@ -66,12 +74,13 @@ def soft_argmax_reference(logits: np.ndarray, beta: float, offset: float) -> np.
 # ---------------------------------------------------------------- shapes and soft-argmax
 
 
-@pytest.mark.parametrize('deconvs,size', [((), FMAP), ((8, ), (6, 8)), ((8, 8), (12, 16)),
-                                          ((8, 8, 8), (24, 32))])
+@pytest.mark.parametrize(
+    'deconvs,size', [((), FMAP), ((8,), (6, 8)), ((8, 8), (12, 16)), ((8, 8, 8), (24, 32))]
+)
 def test_shapes_and_heatmap_size(deconvs, size):
-    head = make_head(deconv_out_channels=deconvs, deconv_kernel_sizes=(4, ) * len(deconvs))
+    head = make_head(deconv_out_channels=deconvs, deconv_kernel_sizes=(4,) * len(deconvs))
     assert head.heatmap_size == size
-    assert isinstance(head, BaseRLEHead) and not hasattr(head, "fc")
+    assert isinstance(head, BaseRLEHead) and not hasattr(head, 'fc')
     with torch.no_grad():
         out = head.forward(feats())
         heatmaps = head.get_heatmaps(feats())
@@ -86,9 +95,15 @@ def test_shapes_and_heatmap_size(deconvs, size):
 
 def _identity_head(**kwargs) -> IntegralRLEHead:
     """No deconv, no final conv: the input features are the heatmap logits."""
-    return IntegralRLEHead(in_channels=K, in_featuremap_size=(7, 5), num_joints=K,
-                           deconv_out_channels=None, final_layer=None, decoder=CODEC,
-                           **kwargs).eval()
+    return IntegralRLEHead(
+        in_channels=K,
+        in_featuremap_size=(7, 5),
+        num_joints=K,
+        deconv_out_channels=None,
+        final_layer=None,
+        decoder=CODEC,
+        **kwargs,
+    ).eval()
 
 
 @pytest.mark.parametrize('offset', [0.5, 0.0])
@@ -100,7 +115,7 @@ def test_peaked_heatmap_gives_the_pixel_centre(offset):
     for k, (i, j) in enumerate(pixels):
         logits[:, k, i, j] = 60.0
     with torch.no_grad():
-        coords = head.forward((logits, ))[..., :2]
+        coords = head.forward((logits,))[..., :2]
     expected = torch.tensor([[(j + offset) / W, (i + offset) / H] for i, j in pixels])
     torch.testing.assert_close(coords, expected.expand(2, K, 2), rtol=0, atol=1e-6)
 
@@ -108,12 +123,12 @@ def test_peaked_heatmap_gives_the_pixel_centre(offset):
 def test_uniform_heatmap_gives_the_centre():
     head = _identity_head()
     with torch.no_grad():
-        coords = head.forward((torch.full((2, K, 5, 7), 3.0), ))[..., :2]
+        coords = head.forward((torch.full((2, K, 5, 7), 3.0),))[..., :2]
     torch.testing.assert_close(coords, torch.full((2, K, 2), 0.5), rtol=0, atol=1e-6)
     # MMPose's grid j / W is biased towards the origin by half a cell
     mm = _identity_head(grid_offset=0.0)
     with torch.no_grad():
-        coords = mm.forward((torch.full((2, K, 5, 7), 3.0), ))[..., :2]
+        coords = mm.forward((torch.full((2, K, 5, 7), 3.0),))[..., :2]
     torch.testing.assert_close(coords[..., 0], torch.full((2, K), 0.5 - 0.5 / 7))
     torch.testing.assert_close(coords[..., 1], torch.full((2, K), 0.5 - 0.5 / 5))
 
@@ -135,7 +150,7 @@ def test_beta_sharpens_towards_the_argmax():
     gen = torch.Generator().manual_seed(0)
     logits = torch.randn(2, K, 5, 7, generator=gen)
     with torch.no_grad():
-        coords = head.forward((logits, ))[..., :2]
+        coords = head.forward((logits,))[..., :2]
     flat = logits.flatten(2).argmax(-1)
     i, j = flat // 7, flat % 7
     expected = torch.stack([(j + 0.5) / 7, (i + 0.5) / 5], dim=-1)
@@ -145,8 +160,7 @@ def test_beta_sharpens_towards_the_argmax():
 @pytest.mark.parametrize('offset', [0.0, 0.5])
 def test_coordinates_equal_mmpose_integral_regression_head(offset):
     ours = make_head(grid_offset=offset)
-    theirs = IntegralRegressionHead(in_channels=C, in_featuremap_size=FMAP, num_joints=K,
-                                    **SMALL)
+    theirs = IntegralRegressionHead(in_channels=C, in_featuremap_size=FMAP, num_joints=K, **SMALL)
     missing, unexpected = theirs.load_state_dict(ours.state_dict(), strict=False)
     assert not [k for k in missing if not k.startswith('linspace')]
     assert all(k.startswith(('loss_module.', 'fc_sigma.')) for k in unexpected)
@@ -176,8 +190,9 @@ def test_sigma_from_pooled_backbone_features():
 
 
 def test_sigma_from_heatmap_features():
-    head = make_head(sigma_source='heatmap_features', deconv_out_channels=(8, 6),
-                     deconv_kernel_sizes=(4, 4))
+    head = make_head(
+        sigma_source='heatmap_features', deconv_out_channels=(8, 6), deconv_kernel_sizes=(4, 4)
+    )
     assert head.fc_sigma.in_features == 6
     x = feats()
     with torch.no_grad():
@@ -200,13 +215,15 @@ def test_predict_decodes_coordinates_scores_and_sigmas():
     sigma_hat = out[..., 2:].sigmoid()
     rms = head.loss_module.residual_rms()
     for b, pred in enumerate(preds):
-        np.testing.assert_allclose(pred.keypoints[0],
-                                   (out[b, :, :2] * torch.tensor(INPUT)).numpy(),
-                                   rtol=1e-6, atol=1e-4)
-        np.testing.assert_allclose(pred.keypoint_scores[0], (1 - sigma_hat[b].mean(-1)).numpy(),
-                                   rtol=0, atol=1e-6)
-        np.testing.assert_allclose(pred.keypoint_sigmas[0],
-                                   (sigma_hat[b] * rms).numpy() * np.array(INPUT), rtol=1e-5)
+        np.testing.assert_allclose(
+            pred.keypoints[0], (out[b, :, :2] * torch.tensor(INPUT)).numpy(), rtol=1e-6, atol=1e-4
+        )
+        np.testing.assert_allclose(
+            pred.keypoint_scores[0], (1 - sigma_hat[b].mean(-1)).numpy(), rtol=0, atol=1e-6
+        )
+        np.testing.assert_allclose(
+            pred.keypoint_sigmas[0], (sigma_hat[b] * rms).numpy() * np.array(INPUT), rtol=1e-5
+        )
 
 
 @pytest.mark.parametrize('shift', [True, False])
@@ -227,12 +244,15 @@ def test_flip_test_equals_the_manual_average(shift):
     rms = head.loss_module.residual_rms()
     without = head.predict(x, data, dict(flip_test=False))
     for b, pred in enumerate(preds):
-        np.testing.assert_allclose(pred.keypoints[0], (coords[b] * torch.tensor(INPUT)).numpy(),
-                                   rtol=1e-6, atol=1e-4)
-        np.testing.assert_allclose(pred.keypoint_scores[0], (1 - sigma[b].mean(-1)).numpy(),
-                                   rtol=0, atol=1e-6)
-        np.testing.assert_allclose(pred.keypoint_sigmas[0],
-                                   (sigma[b] * rms).numpy() * np.array(INPUT), rtol=1e-5)
+        np.testing.assert_allclose(
+            pred.keypoints[0], (coords[b] * torch.tensor(INPUT)).numpy(), rtol=1e-6, atol=1e-4
+        )
+        np.testing.assert_allclose(
+            pred.keypoint_scores[0], (1 - sigma[b].mean(-1)).numpy(), rtol=0, atol=1e-6
+        )
+        np.testing.assert_allclose(
+            pred.keypoint_sigmas[0], (sigma[b] * rms).numpy() * np.array(INPUT), rtol=1e-5
+        )
         assert np.abs(pred.keypoints - without[b].keypoints).max() > 1e-2  # flip matters
 
 
@@ -253,17 +273,20 @@ def test_loss_is_rle_loss_of_the_outputs_and_reaches_the_deconvs():
     torch.testing.assert_close(losses['loss_kpt'], expected)
     losses['loss_kpt'].backward()
     sb = head.simplebaseline_head
-    for name, param in [('deconv 0', sb.deconv_layers[0].weight),
-                        ('deconv 1', sb.deconv_layers[3].weight),
-                        ('final conv', sb.final_layer.weight),
-                        ('fc_sigma', head.fc_sigma.weight)]:
+    for name, param in [
+        ('deconv 0', sb.deconv_layers[0].weight),
+        ('deconv 1', sb.deconv_layers[3].weight),
+        ('final conv', sb.final_layer.weight),
+        ('fc_sigma', head.fc_sigma.weight),
+    ]:
         assert param.grad is not None and torch.isfinite(param.grad).all(), name
         assert param.grad.abs().sum() > 0, name
 
 
 def test_default_loss_is_ours_and_a_few_steps_fit_a_batch():
-    head = IntegralRLEHead(in_channels=C, in_featuremap_size=FMAP, num_joints=K,
-                           decoder=CODEC, **SMALL)
+    head = IntegralRLEHead(
+        in_channels=C, in_featuremap_size=FMAP, num_joints=K, decoder=CODEC, **SMALL
+    )
     head.init_weights()
     assert isinstance(head.loss_module, RLELoss) and head.loss_module.use_target_weight
     data = samples(batch_size=4)
@@ -290,8 +313,7 @@ def test_outputs_are_float32_under_autocast():
         out = head.forward(feats())
     assert out.dtype == torch.float32
     with torch.no_grad():
-        torch.testing.assert_close(out[..., :2], head.forward(feats())[..., :2],
-                                   rtol=0, atol=0.02)
+        torch.testing.assert_close(out[..., :2], head.forward(feats())[..., :2], rtol=0, atol=0.02)
 
 
 def test_num_joints_mismatch_raises():
@@ -305,8 +327,9 @@ def test_num_joints_mismatch_raises():
 
 def test_state_dict_round_trip_and_heatmap_head_checkpoint():
     head = make_head()
-    copy = IntegralRLEHead(in_channels=C, in_featuremap_size=FMAP, num_joints=K,
-                           decoder=CODEC, **SMALL)
+    copy = IntegralRLEHead(
+        in_channels=C, in_featuremap_size=FMAP, num_joints=K, decoder=CODEC, **SMALL
+    )
     copy.load_state_dict(head.state_dict(), strict=True)
     assert not any(k.startswith('grid_') for k in head.state_dict())
     with torch.no_grad():
@@ -322,8 +345,9 @@ def test_state_dict_round_trip_and_heatmap_head_checkpoint():
     heatmap_head.eval()
     with torch.no_grad():
         logits = heatmap_head.forward(feats())
-        torch.testing.assert_close(fresh.get_heatmaps(feats()),
-                                   logits.flatten(2).softmax(-1).reshape(logits.shape))
+        torch.testing.assert_close(
+            fresh.get_heatmaps(feats()), logits.flatten(2).softmax(-1).reshape(logits.shape)
+        )
 
 
 def test_wrong_feature_map_size_raises():
@@ -331,15 +355,18 @@ def test_wrong_feature_map_size_raises():
     with pytest.raises(ValueError, match=r'in_featuremap_size=\(3, 4\).*GlobalAveragePooling'):
         head.forward(feats(size=(4, 4)))
     with pytest.raises(ValueError, match='in_featuremap_size'):
-        head.forward((torch.randn(3, C), ))  # pooled features: the neck was left in
+        head.forward((torch.randn(3, C),))  # pooled features: the neck was left in
 
 
-@pytest.mark.parametrize('kwargs,match', [
-    (dict(sigma_source='logits'), 'sigma_source'),
-    (dict(in_channels=[C, C]), 'in_channels must be an int'),
-    (dict(final_layer=None), 'without final_layer.*num_joints=5.*got 8'),
-    (dict(in_featuremap_size=(1, 2, 3)), 'in_featuremap_size'),
-])
+@pytest.mark.parametrize(
+    'kwargs,match',
+    [
+        (dict(sigma_source='logits'), 'sigma_source'),
+        (dict(in_channels=[C, C]), 'in_channels must be an int'),
+        (dict(final_layer=None), 'without final_layer.*num_joints=5.*got 8'),
+        (dict(in_featuremap_size=(1, 2, 3)), 'in_featuremap_size'),
+    ],
+)
 def test_invalid_arguments_raise(kwargs, match):
     cfg = dict(in_channels=C, in_featuremap_size=FMAP, num_joints=K, **SMALL)
     cfg.update(kwargs)
@@ -356,19 +383,31 @@ def test_square_featuremap_size_as_int():
 
 
 def test_registry_builds_it_from_mmpose():
-    head = MMPOSE_MODELS.build(dict(type='mmpose_rle.IntegralRLEHead', in_channels=C,
-                                    in_featuremap_size=FMAP, num_joints=K, decoder=CODEC,
-                                    **SMALL))
+    head = MMPOSE_MODELS.build(
+        dict(
+            type='mmpose_rle.IntegralRLEHead',
+            in_channels=C,
+            in_featuremap_size=FMAP,
+            num_joints=K,
+            decoder=CODEC,
+            **SMALL,
+        )
+    )
     assert type(head) is IntegralRLEHead
     assert head.decoder.input_size == INPUT
 
 
-@pytest.mark.parametrize('path,num_joints,input_size,fmap', [
-    (R50_CONFIG, 17, (192, 256), (6, 8)),
-    (INTEGRAL_QUICKSTART, 11, (64, 64), (2, 2)),
-], ids=['r50-coco', 'quickstart'])
-def test_config_builds_and_trains_and_predicts(path, num_joints, input_size, fmap,
-                                               monkeypatch, tmp_path):
+@pytest.mark.parametrize(
+    'path,num_joints,input_size,fmap',
+    [
+        (R50_CONFIG, 17, (192, 256), (6, 8)),
+        (INTEGRAL_QUICKSTART, 11, (64, 64), (2, 2)),
+    ],
+    ids=['r50-coco', 'quickstart'],
+)
+def test_config_builds_and_trains_and_predicts(
+    path, num_joints, input_size, fmap, monkeypatch, tmp_path
+):
     monkeypatch.setenv('MMPOSE_RLE_DATA_ROOT', str(tmp_path))
     cfg = Config.fromfile(str(path))
     assert cfg.model.neck is None
@@ -380,9 +419,14 @@ def test_config_builds_and_trains_and_predicts(path, num_joints, input_size, fma
     assert model.head.decoder.input_size == input_size
     assert cfg.model.test_cfg.flip_test
 
-    data = get_packed_inputs(2, num_keypoints=num_joints, img_shape=input_size[::-1],
-                             input_size=input_size, with_heatmap=False,
-                             with_simcc_label=False)
+    data = get_packed_inputs(
+        2,
+        num_keypoints=num_joints,
+        img_shape=input_size[::-1],
+        input_size=input_size,
+        with_heatmap=False,
+        with_simcc_label=False,
+    )
     with torch.no_grad():
         backbone_out = model.extract_feat(model.data_preprocessor(data, True)['inputs'])
     assert backbone_out[-1].shape[-2:] == fmap[::-1]

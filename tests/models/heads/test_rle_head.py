@@ -1,6 +1,7 @@
 """RLEHead: identical to MMPose's where they overlap (MMPose's own tests of its head
 restated for ours), the basic design at predict time, sigmas in the predictions and clear
 errors."""
+
 from collections import OrderedDict
 
 import pytest
@@ -18,13 +19,14 @@ CODEC = dict(type='RegressionLabel', input_size=(192, 256))
 
 
 def samples(batch_size=3, num_keypoints=K):
-    return get_packed_inputs(batch_size, num_keypoints=num_keypoints, with_heatmap=False,
-                             with_simcc_label=False)['data_samples']
+    return get_packed_inputs(
+        batch_size, num_keypoints=num_keypoints, with_heatmap=False, with_simcc_label=False
+    )['data_samples']
 
 
 def feats(batch_size=3, seed=0):
     gen = torch.Generator().manual_seed(seed)
-    return (torch.rand(batch_size, C, generator=gen), )
+    return (torch.rand(batch_size, C, generator=gen),)
 
 
 def mmpose_head() -> MMPoseRLEHead:
@@ -95,20 +97,23 @@ class _Wrapper(nn.Module):
 @pytest.mark.parametrize('nested', [False, True])
 def test_pre_v1_state_dict_with_loss_prefix_loads_strictly(nested):
     theirs = mmpose_head()
-    old = OrderedDict((k.replace('loss_module.', 'loss.'), v)
-                      for k, v in theirs.state_dict().items())  # no version metadata
+    old = OrderedDict(
+        (k.replace('loss_module.', 'loss.'), v) for k, v in theirs.state_dict().items()
+    )  # no version metadata
     assert any(k.startswith('loss.flow_model.') for k in old)
     ours = RLEHead(in_channels=C, num_joints=K, decoder=CODEC)
     if nested:
-        _Wrapper(ours).load_state_dict(OrderedDict(('lo.' + k, v) for k, v in old.items()),
-                                       strict=True)
+        _Wrapper(ours).load_state_dict(
+            OrderedDict(('lo.' + k, v) for k, v in old.items()), strict=True
+        )
     else:
         ours.load_state_dict(old, strict=True)
     data = samples()
     with torch.no_grad():
         assert_same_preds(ours.predict(feats(), data), theirs.predict(feats(), data))
-    torch.testing.assert_close(ours.loss(feats(), data)['loss_kpt'],
-                               theirs.loss(feats(), data)['loss_kpt'])
+    torch.testing.assert_close(
+        ours.loss(feats(), data)['loss_kpt'], theirs.loss(feats(), data)['loss_kpt']
+    )
 
 
 def test_keypoint_sigmas_are_rms_errors_in_input_pixels():
@@ -119,21 +124,26 @@ def test_keypoint_sigmas_are_rms_errors_in_input_pixels():
         preds = head.predict(feats(), data)
     sigma_hat = out[..., 2:].sigmoid()
     rms = head.loss_module.residual_rms()
-    assert rms.shape == (2, ) and (rms > 0).all()
+    assert rms.shape == (2,) and (rms > 0).all()
     sigma = (sigma_hat * rms).numpy() * [192, 256]
     for i, pred in enumerate(preds):
         assert pred.keypoint_sigmas.shape == (1, K, 2)
-        torch.testing.assert_close(torch.from_numpy(pred.keypoint_sigmas[0]),
-                                   torch.from_numpy(sigma[i]).float())
+        torch.testing.assert_close(
+            torch.from_numpy(pred.keypoint_sigmas[0]), torch.from_numpy(sigma[i]).float()
+        )
         scores = 1 - sigma_hat[i].mean(-1)
-        torch.testing.assert_close(torch.from_numpy(pred.keypoint_scores[0]), scores,
-                                   rtol=0, atol=1e-6)
+        torch.testing.assert_close(
+            torch.from_numpy(pred.keypoint_scores[0]), scores, rtol=0, atol=1e-6
+        )
 
 
 def test_basic_design_pushes_prediction_through_the_flow():
-    head = RLEHead(in_channels=C, num_joints=K, decoder=CODEC,
-                   loss=dict(type='mmpose_rle.RLELoss', design='basic',
-                             use_target_weight=True))
+    head = RLEHead(
+        in_channels=C,
+        num_joints=K,
+        decoder=CODEC,
+        loss=dict(type='mmpose_rle.RLELoss', design='basic', use_target_weight=True),
+    )
     randomise_(head, std=0.2)
     data = samples()
     with torch.no_grad():
@@ -142,8 +152,9 @@ def test_basic_design_pushes_prediction_through_the_flow():
         preds = head.predict(feats(), data)
     assert (pushed - mu).abs().max() > 1e-3
     for i, pred in enumerate(preds):
-        torch.testing.assert_close(torch.from_numpy(pred.keypoints[0]).float(),
-                                   pushed[i] * torch.tensor([192., 256.]))
+        torch.testing.assert_close(
+            torch.from_numpy(pred.keypoints[0]).float(), pushed[i] * torch.tensor([192.0, 256.0])
+        )
 
 
 def test_num_joints_mismatch_raises():
@@ -163,13 +174,14 @@ def test_flip_indices_length_mismatch_raises():
 def test_sigma_init_sets_initial_sigma_only():
     head = RLEHead(in_channels=C, num_joints=K, decoder=CODEC, sigma_init=0.1)
     head.init_weights()
-    out = head.forward((torch.zeros(2, C), ))
-    torch.testing.assert_close(out[..., 2:].sigmoid(), torch.full((2, K, 2), 0.1), rtol=0,
-                               atol=1e-6)
+    out = head.forward((torch.zeros(2, C),))
+    torch.testing.assert_close(
+        out[..., 2:].sigmoid(), torch.full((2, K, 2), 0.1), rtol=0, atol=1e-6
+    )
     assert (out[..., :2] == 0).all()  # the coordinates keep init_cfg's zero bias
     default = RLEHead(in_channels=C, num_joints=K, decoder=CODEC)
     default.init_weights()
-    assert (default.forward((torch.zeros(2, C), )) == 0).all()
+    assert (default.forward((torch.zeros(2, C),)) == 0).all()
 
 
 def test_sigma_init_out_of_range_raises():
@@ -179,6 +191,7 @@ def test_sigma_init_out_of_range_raises():
 
 # MMPose's own tests of its RLEHead (tests/test_models/test_heads/test_regression_heads/
 # test_rle_head.py), restated for ours: it must serve as a drop-in.
+
 
 def test_mmpose_init_contract():
     head = RLEHead(in_channels=1024, num_joints=17)
@@ -208,8 +221,11 @@ def test_mmpose_old_state_dict_contract():
     """MMPose's zero-filled pre-1.0 state dict (``loss.flow_model.*``) loads strictly."""
     head = RLEHead(in_channels=2048, num_joints=17)
     flow = {k: torch.zeros_like(v) for k, v in head.loss_module.flow_model.state_dict().items()}
-    state = {'fc.weight': torch.zeros(17 * 4, 2048), 'fc.bias': torch.zeros(17 * 4),
-             **{'loss.flow_model.' + k: v for k, v in flow.items()}}
+    state = {
+        'fc.weight': torch.zeros(17 * 4, 2048),
+        'fc.bias': torch.zeros(17 * 4),
+        **{'loss.flow_model.' + k: v for k, v in flow.items()},
+    }
     assert len(state) == 2 + 3 + 2 * 6 * 6  # fc, the buffers, s and t of six couplings
     head.load_state_dict(state, strict=True)
     assert (head.fc.weight == 0).all()

@@ -1,5 +1,6 @@
 """The loss beyond its bounds: signs of the unbounded loss, documented gradient bounds,
 continuity at the bounds, and MMPose's operations on ordinary inputs."""
+
 import itertools
 
 import pytest
@@ -26,8 +27,14 @@ def bounded_and_unbounded(design, q, formulation, seed=0):
     """Our default (bounded) loss and the same maths unbounded in float64."""
     ours = RLELoss(design=design, q_distribution=q, formulation=formulation, **FEW)
     randomise_(ours.flow_model, std=0.05, seed=seed)
-    ref = RLELoss(design=design, q_distribution=q, formulation=formulation, sigma_min=None,
-                  max_flow_input=None, **FEW).double()
+    ref = RLELoss(
+        design=design,
+        q_distribution=q,
+        formulation=formulation,
+        sigma_min=None,
+        max_flow_input=None,
+        **FEW,
+    ).double()
     ref.flow_model.load_state_dict(ours.flow_model.state_dict())
     return ours, ref
 
@@ -35,7 +42,7 @@ def bounded_and_unbounded(design, q, formulation, seed=0):
 def grads(loss, pred, logit, target=TARGET, weight=None):
     pred = pred.clone().requires_grad_()
     logit = logit.clone().requires_grad_()
-    args = (target.to(pred), ) if weight is None else (target.to(pred), weight)
+    args = (target.to(pred),) if weight is None else (target.to(pred), weight)
     out = loss(pred, logit, *args)
     out.backward()
     return out.detach(), pred.grad, logit.grad
@@ -77,14 +84,16 @@ def test_gradient_signs_are_the_unbounded_losses(design, q, formulation):
     checked = dict(inside=0, outside=0, agree=0)
     for pred, logit in grid_points():
         out, g_pred, g_logit = grads(ours, pred, logit)
-        assert torch.isfinite(out) and torch.isfinite(g_pred).all() and \
-            torch.isfinite(g_logit).all(), (pred, logit)
+        assert (
+            torch.isfinite(out) and torch.isfinite(g_pred).all() and torch.isfinite(g_logit).all()
+        ), (pred, logit)
         _, r_pred, r_logit = grads(ref, pred.double(), logit.double())
         if not (torch.isfinite(r_pred).all() and torch.isfinite(r_logit).all()):
             continue
         _, xbar = normalised_residual(ours, pred, logit)
-        same = ((torch.sign(g_pred.double()) == torch.sign(r_pred)).all()
-                and (torch.sign(g_logit.double()) == torch.sign(r_logit)).all())
+        same = (torch.sign(g_pred.double()) == torch.sign(r_pred)).all() and (
+            torch.sign(g_logit.double()) == torch.sign(r_logit)
+        ).all()
         if xbar.abs().max() <= ours.max_flow_input:
             checked['inside'] += 1
             assert same, (pred, logit, g_pred, r_pred, g_logit, r_logit)
@@ -138,8 +147,9 @@ def test_issue_example_reparam_outlier_is_pulled_in_and_widened():
     loss = RLELoss(design='reparam')
     target = torch.zeros(1, 1, 2)
     for logit in (-4.0, -8.0):
-        _, g_pred, g_logit = grads(loss, torch.tensor([[[0.4, 0.0]]]),
-                                   torch.full((1, 1, 2), logit), target)
+        _, g_pred, g_logit = grads(
+            loss, torch.tensor([[[0.4, 0.0]]]), torch.full((1, 1, 2), logit), target
+        )
         assert g_pred[0, 0, 0] > 1.0  # pulled toward the label, and not by a trickle
         assert g_logit[0, 0, 0] < 0  # σ̂ pushed up
 
@@ -159,14 +169,15 @@ def box_slope_bound(loss: RLELoss, bound: float) -> float:
     axis = torch.linspace(-bound, bound, 161)
     grid = torch.stack(torch.meshgrid(axis, axis, indexing='ij'), -1).reshape(-1, 2)
     grid.requires_grad_(True)
-    slope, = torch.autograd.grad(loss.flow_model.log_prob(grid).sum(), grid)
+    (slope,) = torch.autograd.grad(loss.flow_model.log_prob(grid).sum(), grid)
     return 1.05 * slope.abs().max().item()
 
 
 @pytest.mark.parametrize('design, q, formulation', ALL)
 def test_gradients_obey_the_documented_bounds(design, q, formulation):
-    loss = RLELoss(design=design, q_distribution=q, formulation=formulation,
-                   size_average=False, **FEW)
+    loss = RLELoss(
+        design=design, q_distribution=q, formulation=formulation, size_average=False, **FEW
+    )
     randomise_(loss.flow_model, std=0.05)
     spec, bound, dim = loss.spec, loss.max_flow_input, 2
     flow = 0.0 if design == 'basic' else dim * spec.beta * box_slope_bound(loss, bound)
@@ -179,16 +190,17 @@ def test_gradients_obey_the_documented_bounds(design, q, formulation):
         pred = TARGET + e * torch.tensor([[d]])
         out, g_pred, g_logit = grads(loss, pred, torch.full((1, 1, 2), logit))
         assert torch.isfinite(out), (e, logit)
-        worst = [max(worst[0], g_pred.abs().max().item()),
-                 max(worst[1], g_logit.abs().max().item())]
+        worst = [
+            max(worst[0], g_pred.abs().max().item()),
+            max(worst[1], g_logit.abs().max().item()),
+        ]
     assert worst[0] <= mu_bound * (1 + 1e-5), (worst, mu_bound)
     assert worst[1] <= logit_bound * (1 + 1e-5), (worst, logit_bound)
 
 
 @pytest.mark.parametrize('design, q, formulation', ALL)
 def test_flow_gradients_stay_finite_for_outliers(design, q, formulation):
-    loss = RLELoss(design=design, q_distribution=q, formulation=formulation,
-                   use_target_weight=True)
+    loss = RLELoss(design=design, q_distribution=q, formulation=formulation, use_target_weight=True)
     randomise_(loss.flow_model, std=0.05)
     pred = torch.rand(4, 3, 2)
     target = pred + 0.02 * torch.randn(4, 3, 2)
@@ -214,15 +226,25 @@ def test_value_is_continuous_across_both_bounds(design, q, formulation):
     sigma = 0.02
     logit = torch.full((1, 1, 2), float(torch.logit(torch.tensor(sigma))), dtype=torch.float64)
     for delta in (1e-4, 1e-6):  # across the box: x̄_x = B ∓ δ at a fixed σ̂
-        values = [ours(base + sign * torch.tensor([[[b * sigma, 0.1 * sigma]]],
-                                                  dtype=torch.float64), logit, target).item()
-                  for b in (20 - delta, 20 + delta)]
+        values = [
+            ours(
+                base + sign * torch.tensor([[[b * sigma, 0.1 * sigma]]], dtype=torch.float64),
+                logit,
+                target,
+            ).item()
+            for b in (20 - delta, 20 + delta)
+        ]
         assert abs(values[1] - values[0]) < 300 * delta, (delta, values)
     pred = base + sign * torch.tensor([[[2e-3, -1e-3]]], dtype=torch.float64)
     for delta in (1e-4, 1e-6):  # across the floor: σ̂ = σ_min (1 ± δ)
-        values = [ours(pred, torch.full((1, 1, 2), float(torch.logit(torch.tensor(s))),
-                                        dtype=torch.float64), target).item()
-                  for s in (1e-3 * (1 + delta), 1e-3 * (1 - delta))]
+        values = [
+            ours(
+                pred,
+                torch.full((1, 1, 2), float(torch.logit(torch.tensor(s))), dtype=torch.float64),
+                target,
+            ).item()
+            for s in (1e-3 * (1 + delta), 1e-3 * (1 - delta))
+        ]
         assert abs(values[1] - values[0]) < 300 * delta, (delta, values)
 
 
@@ -253,8 +275,9 @@ def test_mixed_batch_keeps_ordinary_keypoints_exact():
     pred, logit = torch.rand(2, 3, 2), torch.randn(2, 3, 2)
     target = pred + 0.01 * torch.randn(2, 3, 2)
     weight = torch.ones(2, 3, 1)
-    _, g_pred, g_logit = grads(RLELoss(size_average=False, use_target_weight=True), pred,
-                               logit, target, weight)
+    _, g_pred, g_logit = grads(
+        RLELoss(size_average=False, use_target_weight=True), pred, logit, target, weight
+    )
     weight[1, 1] = 0  # the keypoint we are about to make an outlier
     loss.use_target_weight = True
     clean, c_pred, c_logit = grads(loss, pred, logit, target, weight)

@@ -1,4 +1,5 @@
 """The unscented push of Q(μ̂, σ̂) through a map: exact for affine maps."""
+
 import torch
 from torch import nn
 
@@ -23,11 +24,12 @@ def test_exact_for_an_affine_map():
         mu, std = torch.rand(7, dim, generator=gen), torch.rand(7, dim, generator=gen)
         coords, rms = unscented_push(Affine(a, b), mu, std)
         torch.testing.assert_close(coords, mu @ a.t() + b)
-        expected = ((a[None]**2) * (std[:, None, :]**2)).sum(-1).sqrt()  # Σ_j A_cj² t_j²
+        expected = ((a[None] ** 2) * (std[:, None, :] ** 2)).sum(-1).sqrt()  # Σ_j A_cj² t_j²
         torch.testing.assert_close(rms, expected)
 
 
 def test_zero_spread_gives_zero_rms():
-    coords, rms = unscented_push(Affine(torch.eye(2) * 3, torch.zeros(2)),
-                                 torch.rand(4, 2), torch.zeros(4, 2))
+    coords, rms = unscented_push(
+        Affine(torch.eye(2) * 3, torch.zeros(2)), torch.rand(4, 2), torch.zeros(4, 2)
+    )
     assert (rms == 0).all()

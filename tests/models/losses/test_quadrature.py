@@ -1,4 +1,5 @@
 """Quasi-Monte Carlo nodes and estimates against closed forms and 1-D quadrature."""
+
 import math
 
 import pytest
@@ -19,8 +20,9 @@ def identity_flow() -> RealNVP:
     return flow
 
 
-@pytest.mark.parametrize('distribution, cdf', [('laplace', stats.laplace.cdf),
-                                               ('gaussian', stats.norm.cdf)])
+@pytest.mark.parametrize(
+    'distribution, cdf', [('laplace', stats.laplace.cdf), ('gaussian', stats.norm.cdf)]
+)
 def test_nodes_follow_the_distribution(distribution, cdf):
     nodes = qmc_nodes(2, distribution, 4096).double()
     assert torch.isfinite(nodes).all()
@@ -28,8 +30,9 @@ def test_nodes_follow_the_distribution(distribution, cdf):
         ks = stats.kstest(nodes[:, c].numpy(), cdf).statistic
         assert ks < 5e-3  # QMC: far below the 1/sqrt(M) ≈ 0.016 of random draws
     var = 2.0 if distribution == 'laplace' else 1.0
-    torch.testing.assert_close(nodes.var(0), torch.full((2, ), var, dtype=torch.float64),
-                               rtol=0.02, atol=0)
+    torch.testing.assert_close(
+        nodes.var(0), torch.full((2,), var, dtype=torch.float64), rtol=0.02, atol=0
+    )
     assert torch.equal(nodes, qmc_nodes(2, distribution, 4096).double())  # deterministic
 
 
@@ -54,7 +57,7 @@ def test_weighted_rms_against_one_dimensional_quadrature():
     num = integrate.quad(lambda x: x * x * math.exp(-abs(x)) * stats.norm.pdf(x), -30, 30)[0]
     den = integrate.quad(lambda x: math.exp(-abs(x)) * stats.norm.pdf(x), -30, 30)[0]
     rms = weighted_rms(flow, nodes, lambda x: -x.abs().sum(1))
-    torch.testing.assert_close(rms, torch.full((2, ), math.sqrt(num / den)), rtol=1e-2, atol=0)
+    torch.testing.assert_close(rms, torch.full((2,), math.sqrt(num / den)), rtol=1e-2, atol=0)
 
 
 def test_unknown_distribution_raises():

@@ -1,5 +1,6 @@
 """RLELoss against independent formulas, MMPose's RLELoss, the official criterion,
 normalisation of the exact density, and float64 gradcheck."""
+
 import copy
 import itertools
 import math
@@ -41,9 +42,12 @@ def grid_log_normaliser(loss: RLELoss, lim: float = 16.0, n: int = 641) -> float
     axis = torch.linspace(-lim, lim, n, dtype=torch.float64)
     grid = torch.stack(torch.meshgrid(axis, axis, indexing='ij'), -1).reshape(-1, 2)
     with torch.no_grad():
-        log_q = (-grid.abs().sum(1) - 2 * math.log(2) if loss.q_distribution == 'laplace'
-                 else -0.5 * (grid**2).sum(1) - math.log(2 * math.pi))
-        return math.log((flow.log_prob(grid) + log_q).exp().sum() * (2 * lim / (n - 1))**2)
+        log_q = (
+            -grid.abs().sum(1) - 2 * math.log(2)
+            if loss.q_distribution == 'laplace'
+            else -0.5 * (grid**2).sum(1) - math.log(2 * math.pi)
+        )
+        return math.log((flow.log_prob(grid) + log_q).exp().sum() * (2 * lim / (n - 1)) ** 2)
 
 
 def reference(loss: RLELoss, pred, sigma_logit, target, weight):
@@ -51,8 +55,11 @@ def reference(loss: RLELoss, pred, sigma_logit, target, weight):
     design adds the log-normaliser, integrated on a grid)."""
     flow = loss.flow_model
     N, K, D = pred.shape
-    log_z = grid_log_normaliser(loss) if (loss.formulation, loss.design) == \
-        ('exact', 'residual') else 0.0
+    log_z = (
+        grid_log_normaliser(loss)
+        if (loss.formulation, loss.design) == ('exact', 'residual')
+        else 0.0
+    )
     total = 0.0
     for n, k in itertools.product(range(N), range(K)):
         s = torch.sigmoid(sigma_logit[n, k])
@@ -67,15 +74,19 @@ def reference(loss: RLELoss, pred, sigma_logit, target, weight):
         for c in range(D):
             e = r[c] / (s[c] + 1e-9)
             if loss.formulation == 'exact':
-                q = math.log(2) + abs(e) if loss.q_distribution == 'laplace' \
+                q = (
+                    math.log(2) + abs(e)
+                    if loss.q_distribution == 'laplace'
                     else 0.5 * math.log(2 * math.pi) + e**2 / 2
+                )
                 term = torch.log(s[c]) - log_f / D + log_z / D
             else:
                 if loss.q_distribution == 'gaussian':
                     q = torch.log(math.sqrt(2 * math.pi) * s[c]) + e**2 / 2
                 elif loss.formulation == 'official':
                     q = torch.log(s[c] / (1 / math.sqrt(2 * math.pi))) + abs(r[c]) / (
-                        math.sqrt(2) * s[c] + 1e-9)
+                        math.sqrt(2) * s[c] + 1e-9
+                    )
                 else:
                     q = torch.log(2 * s[c]) + abs(e)
                 term = torch.log(s[c]) - log_f
@@ -91,16 +102,19 @@ def test_matches_independent_formula(design, q, formulation):
     pred, sigma, target, weight = make_batch()
     # the quasi-Monte Carlo log-normaliser of the exact residual design is accurate to ~1e-3
     tol = dict(rtol=0, atol=2e-3 * weight.sum().item()) if loss.normalised else {}
-    torch.testing.assert_close(loss(pred, sigma, target, weight),
-                               reference(loss, pred, sigma, target, weight), **tol)
+    torch.testing.assert_close(
+        loss(pred, sigma, target, weight), reference(loss, pred, sigma, target, weight), **tol
+    )
 
 
-@pytest.mark.parametrize('residual, q, use_weight, size_average',
-                         itertools.product([True, False], Q_DISTRIBUTIONS, [True, False],
-                                           [True, False]))
+@pytest.mark.parametrize(
+    'residual, q, use_weight, size_average',
+    itertools.product([True, False], Q_DISTRIBUTIONS, [True, False], [True, False]),
+)
 def test_equals_mmpose_rle_loss(residual, q, use_weight, size_average):
-    kwargs = dict(use_target_weight=use_weight, size_average=size_average,
-                  residual=residual, q_distribution=q)
+    kwargs = dict(
+        use_target_weight=use_weight, size_average=size_average, residual=residual, q_distribution=q
+    )
     theirs = MMPoseRLELoss(**kwargs)
     randomise_(theirs.flow_model, std=0.2)
     ours = RLELoss(**kwargs)
@@ -108,8 +122,9 @@ def test_equals_mmpose_rle_loss(residual, q, use_weight, size_average):
     pred, sigma, target, weight = (t.float() for t in make_batch(N=5, K=17, seed=1))
     # per-coordinate weights too
     for w in (weight, torch.rand(5, 17, 2)):
-        torch.testing.assert_close(ours(pred, sigma, target, w),
-                                   theirs(pred, sigma, target, w), rtol=0, atol=0)
+        torch.testing.assert_close(
+            ours(pred, sigma, target, w), theirs(pred, sigma, target, w), rtol=0, atol=0
+        )
 
 
 def official_criterion(flow, pred, sigma_logit, target, weight):
@@ -129,13 +144,22 @@ def test_official_formulation_equals_official_criterion():
     loss = make_loss(formulation='official', use_target_weight=True)
     pred, sigma, target, _ = make_batch(N=4, K=5)
     weight = torch.rand(4, 5, 2, dtype=torch.float64)  # differing x/y weights
-    torch.testing.assert_close(loss(pred, sigma, target, weight),
-                               official_criterion(loss.flow_model, pred, sigma, target, weight))
+    torch.testing.assert_close(
+        loss(pred, sigma, target, weight),
+        official_criterion(loss.flow_model, pred, sigma, target, weight),
+    )
 
 
-@pytest.mark.parametrize('design, q', [('residual', 'laplace'), ('residual', 'gaussian'),
-                                       ('reparam', 'laplace'), ('basic', 'laplace'),
-                                       ('basic', 'gaussian')])
+@pytest.mark.parametrize(
+    'design, q',
+    [
+        ('residual', 'laplace'),
+        ('residual', 'gaussian'),
+        ('reparam', 'laplace'),
+        ('basic', 'laplace'),
+        ('basic', 'gaussian'),
+    ],
+)
 def test_exact_formulation_is_a_normalised_density_of_the_target(design, q):
     """exp(−L) over μ_g integrates to 1 when L is the true NLL (each term once, and the
     residual design's Q·G_φ divided by its normaliser)."""
@@ -148,7 +172,7 @@ def test_exact_formulation_is_a_normalised_density_of_the_target(design, q):
     with torch.no_grad():
         nf, q_loss = loss.terms(mu.expand_as(grid), logit.expand_as(grid), grid)
         per_point = (nf + (0 if q_loss is None else q_loss)).sum(-1)
-    mass = per_point.neg().exp().sum().item() * (2 * lim / (n - 1))**2
+    mass = per_point.neg().exp().sum().item() * (2 * lim / (n - 1)) ** 2
     assert abs(mass - 1) < 5e-3
 
 
@@ -201,13 +225,16 @@ def test_residual_switch_maps_to_design():
     assert RLELoss(design='basic').design == 'basic'
 
 
-@pytest.mark.parametrize('kwargs, match', [
-    (dict(design='nope'), 'design'),
-    (dict(formulation='paper'), 'formulation'),
-    (dict(q_distribution='cauchy'), 'q_distribution'),
-    (dict(design='reparam', residual=True), 'contradicts'),
-    (dict(design='residual', residual=False), 'contradicts'),
-])
+@pytest.mark.parametrize(
+    'kwargs, match',
+    [
+        (dict(design='nope'), 'design'),
+        (dict(formulation='paper'), 'formulation'),
+        (dict(q_distribution='cauchy'), 'q_distribution'),
+        (dict(design='reparam', residual=True), 'contradicts'),
+        (dict(design='residual', residual=False), 'contradicts'),
+    ],
+)
 def test_invalid_options_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
         RLELoss(**kwargs)
@@ -223,8 +250,7 @@ def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match='target_weight must have shape'):
         loss(p, p, p, torch.ones(2, 3, 5))
     with pytest.raises(ValueError, match='3-D'):
-        loss(torch.zeros(2, 3, 3), torch.zeros(2, 3, 3), torch.zeros(2, 3, 3),
-             torch.ones(2, 3, 1))
+        loss(torch.zeros(2, 3, 3), torch.zeros(2, 3, 3), torch.zeros(2, 3, 3), torch.ones(2, 3, 1))
 
 
 def test_three_d_keypoints_with_a_three_d_flow():
@@ -239,9 +265,15 @@ def test_three_d_keypoints_with_a_three_d_flow():
     torch.testing.assert_close(out, expected)
 
 
-@pytest.mark.parametrize('design, q, formulation', [
-    ('residual', 'laplace', 'mmpose'), ('residual', 'laplace', 'official'),
-    ('residual', 'gaussian', 'exact'), ('reparam', 'laplace', 'mmpose')])
+@pytest.mark.parametrize(
+    'design, q, formulation',
+    [
+        ('residual', 'laplace', 'mmpose'),
+        ('residual', 'laplace', 'official'),
+        ('residual', 'gaussian', 'exact'),
+        ('reparam', 'laplace', 'mmpose'),
+    ],
+)
 def test_residual_rms_matches_grid_integration(design, q, formulation):
     loss = RLELoss(design=design, q_distribution=q, formulation=formulation)
     randomise_(loss.flow_model, std=0.2)
@@ -253,8 +285,9 @@ def test_residual_rms_matches_grid_integration(design, q, formulation):
         log_density = flow.log_prob(grid)
         if design == 'residual':
             b = math.sqrt(2) if formulation == 'official' else 1.0
-            log_density = log_density + (-grid.abs().sum(1) / b if q == 'laplace'
-                                         else -0.5 * (grid**2).sum(1))
+            log_density = log_density + (
+                -grid.abs().sum(1) / b if q == 'laplace' else -0.5 * (grid**2).sum(1)
+            )
     w = torch.softmax(log_density, 0)
     expected = (w[:, None] * grid**2).sum(0).sqrt()
     loss.eval()

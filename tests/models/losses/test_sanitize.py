@@ -1,4 +1,5 @@
 """Bad labels are masked with a warning that names them; bad outputs raise."""
+
 import pytest
 import torch
 
@@ -11,8 +12,12 @@ K = 5
 def batch(N=4, seed=0):
     gen = torch.Generator().manual_seed(seed)
     pred = torch.rand(N, K, 2, generator=gen)
-    return pred, torch.randn(N, K, 2, generator=gen), pred + 0.05 * torch.randn(
-        N, K, 2, generator=gen), torch.ones(N, K, 1)
+    return (
+        pred,
+        torch.randn(N, K, 2, generator=gen),
+        pred + 0.05 * torch.randn(N, K, 2, generator=gen),
+        torch.ones(N, K, 1),
+    )
 
 
 def grads(loss_fn, pred, sigma, *rest):
@@ -31,14 +36,22 @@ def loss_fn(**kwargs):
 def test_non_finite_targets_and_weights_are_masked_with_a_warning():
     loss = loss_fn()
     pred, sigma, target, w = batch()
-    clean = loss(pred, sigma, target, w.clone().index_put_((torch.tensor([1, 3]),
-                                                             torch.tensor([2, 0])),
-                                                            torch.tensor([[0.], [0.]])))
+    clean = loss(
+        pred,
+        sigma,
+        target,
+        w.clone().index_put_(
+            (torch.tensor([1, 3]), torch.tensor([2, 0])), torch.tensor([[0.0], [0.0]])
+        ),
+    )
     bad_target, bad_w = target.clone(), w.clone()
     bad_target[1, 2, 0] = float('nan')
     bad_w[3, 0] = float('inf')
-    with pytest.warns(UserWarning, match=r'masked 2 keypoint.*sample 1, keypoint 2.*sample 3, '
-                      r'keypoint 0'):
+    with pytest.warns(
+        UserWarning,
+        match=r'masked 2 keypoint.*sample 1, keypoint 2.*sample 3, '
+        r'keypoint 0',
+    ):
         out, g_pred, g_sigma, g_flow = grads(loss, pred, sigma, bad_target, bad_w)
     torch.testing.assert_close(out, clean)
     assert torch.isfinite(g_pred).all() and (g_pred[1, 2] == 0).all()

@@ -1,10 +1,13 @@
 # MMPose's MobileNetV2 RLE config (COCO, 256x192, heatmap-pretrained backbone) with our head and loss.
 # Reference figures are MMPose's or the paper's (see README), not results of this file.
-_base_ = ['mmpose::body_2d_keypoint/topdown_regression/coco/td-reg_mobilenetv2_rle-pretrained-8xb64-210e_coco-256x192.py']
+_base_ = [
+    'mmpose::body_2d_keypoint/topdown_regression/coco/td-reg_mobilenetv2_rle-pretrained-8xb64-210e_coco-256x192.py'
+]
 
 custom_imports = dict(imports=['mmpose_rle'], allow_failed_imports=False)
 
 model = dict(
     head=dict(
-        type='mmpose_rle.RLEHead',
-        loss=dict(type='mmpose_rle.RLELoss', use_target_weight=True)))
+        type='mmpose_rle.RLEHead', loss=dict(type='mmpose_rle.RLELoss', use_target_weight=True)
+    )
+)

@@ -1,10 +1,13 @@
 # MMPose's R152 RLE config (COCO, 384x288) with our head and loss.
 # Reference figures are MMPose's or the paper's (see README), not results of this file.
-_base_ = ['mmpose::body_2d_keypoint/topdown_regression/coco/td-reg_res152_rle-8xb64-210e_coco-384x288.py']
+_base_ = [
+    'mmpose::body_2d_keypoint/topdown_regression/coco/td-reg_res152_rle-8xb64-210e_coco-384x288.py'
+]
 
 custom_imports = dict(imports=['mmpose_rle'], allow_failed_imports=False)
 
 model = dict(
     head=dict(
-        type='mmpose_rle.RLEHead',
-        loss=dict(type='mmpose_rle.RLELoss', use_target_weight=True)))
+        type='mmpose_rle.RLEHead', loss=dict(type='mmpose_rle.RLELoss', use_target_weight=True)
+    )
+)

@@ -23,4 +23,6 @@ model = dict(
         deconv_kernel_sizes=(4, 4, 4),
         beta=1.0,
         loss=dict(type='mmpose_rle.RLELoss', use_target_weight=True),
-        decoder=_base_.codec))
+        decoder=_base_.codec,
+    ),
+)

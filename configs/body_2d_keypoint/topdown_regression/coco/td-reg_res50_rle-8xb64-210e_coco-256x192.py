@@ -1,11 +1,13 @@
 # MMPose's R50 RLE config (COCO, 256x192, 210 epochs) with our head and loss.
 # Reference: MMPose reports 0.706 AP for this setting (its model zoo), not a figure of ours.
-_base_ = ['mmpose::body_2d_keypoint/topdown_regression/coco/'
-          'td-reg_res50_rle-8xb64-210e_coco-256x192.py']
+_base_ = [
+    'mmpose::body_2d_keypoint/topdown_regression/coco/td-reg_res50_rle-8xb64-210e_coco-256x192.py'
+]
 
 custom_imports = dict(imports=['mmpose_rle'], allow_failed_imports=False)
 
 model = dict(
     head=dict(
-        type='mmpose_rle.RLEHead',
-        loss=dict(type='mmpose_rle.RLELoss', use_target_weight=True)))
+        type='mmpose_rle.RLEHead', loss=dict(type='mmpose_rle.RLELoss', use_target_weight=True)
+    )
+)

@@ -10,7 +10,9 @@ model = dict(
         type='PoseDataPreprocessor',
         mean=[103.53, 116.535, 122.4],  # 255 * (0.406, 0.457, 0.480), R, G, B
         std=[255.0, 255.0, 255.0],
-        bgr_to_rgb=True),
-    head=dict(type='mmpose_rle.OfficialRLEHead', loss=dict(formulation='official')))
+        bgr_to_rgb=True,
+    ),
+    head=dict(type='mmpose_rle.OfficialRLEHead', loss=dict(formulation='official')),
+)
 
 train_dataloader = dict(batch_size=32)
