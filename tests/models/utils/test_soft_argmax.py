@@ -1,0 +1,33 @@
+"""Spatial log-softmax and soft-argmax against plain loops and at extreme logits."""
+
+import numpy as np
+import torch
+
+from mmpose_rle.models.utils import cell_grid, soft_argmax, spatial_log_softmax
+
+
+def test_soft_argmax_equals_a_loop_over_cells():
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(2, 3, 5, 7, generator=gen) * 3
+    probs = spatial_log_softmax(logits, beta=1.7).exp()
+    got = soft_argmax(probs, cell_grid(7), cell_grid(5))
+    for b in range(2):
+        for k in range(3):
+            z = 1.7 * logits[b, k].double().numpy()
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            x = sum(p[i, j] * (j + 0.5) / 7 for i in range(5) for j in range(7))
+            y = sum(p[i, j] * (i + 0.5) / 5 for i in range(5) for j in range(7))
+            np.testing.assert_allclose(got[b, k].numpy(), [x, y], rtol=1e-5)
+
+
+def test_log_softmax_is_finite_at_extreme_logits():
+    logits = torch.zeros(1, 1, 4, 4)
+    logits[0, 0, 1, 2] = 1e30
+    logits[0, 0, 3, 3] = -1e30
+    log_p = spatial_log_softmax(logits)
+    assert torch.isfinite(log_p[0, 0, 1, 2]) and log_p[0, 0, 1, 2] == 0
+    probs = log_p.exp()
+    torch.testing.assert_close(
+        soft_argmax(probs, cell_grid(4), cell_grid(4)), torch.tensor([[[2.5 / 4, 1.5 / 4]]])
+    )
