@@ -14,9 +14,10 @@ from mmengine.registry import Registry
 from mmpose.registry import DATA_SAMPLERS as MMPOSE_DATA_SAMPLERS
 from mmpose.registry import DATASETS as MMPOSE_DATASETS
 from mmpose.registry import HOOKS as MMPOSE_HOOKS
+from mmpose.registry import METRICS as MMPOSE_METRICS
 from mmpose.registry import MODELS as MMPOSE_MODELS
 
-__all__ = ['SCOPE', 'MODELS', 'HOOKS', 'DATASETS', 'DATA_SAMPLERS']
+__all__ = ['SCOPE', 'MODELS', 'HOOKS', 'DATASETS', 'DATA_SAMPLERS', 'METRICS']
 
 SCOPE = 'mmpose_rle'
 
@@ -29,4 +30,8 @@ DATASETS = Registry('dataset', parent=MMPOSE_DATASETS, scope=SCOPE, locations=['
 #: Samplers.
 DATA_SAMPLERS = Registry(
     'data sampler', parent=MMPOSE_DATA_SAMPLERS, scope=SCOPE, locations=['mmpose_rle.engine']
+)
+#: Evaluation metrics.
+METRICS = Registry(
+    'metric', parent=MMPOSE_METRICS, scope=SCOPE, locations=['mmpose_rle.evaluation']
 )

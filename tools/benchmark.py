@@ -27,14 +27,13 @@ from tqdm import tqdm
 import mmpose_rle  # noqa: F401
 from mmpose_rle.benchmark import (
     DEFAULT_VARIANTS,
-    evaluate_checkpoint,
     make_variant,
     markdown,
     measure_speed,
     paired_markdown,
     paired_speed,
     summarise,
-    train_variant,
+    train_and_evaluate,
     write_report,
 )
 
@@ -60,6 +59,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--epochs', type=int, default=60)
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument(
+        '--val-interval',
+        type=int,
+        default=None,
+        help='validate every N epochs during training, for the learning curves '
+        '(default: only at the end)',
+    )
+    parser.add_argument(
+        '--seed-major',
+        action='store_true',
+        help='train seed by seed, every variant within a seed (a load that drifts during the '
+        'benchmark then falls on all variants alike)',
+    )
+    parser.add_argument(
         '--reuse',
         action='store_true',
         help='keep runs already trained in --out-dir (continue a benchmark)',
@@ -70,6 +82,13 @@ def parse_args() -> argparse.Namespace:
         nargs='+',
         action=DictAction,
         help='applied to the base config before the variants',
+    )
+    parser.add_argument(
+        '--variant-cfg-options',
+        nargs='+',
+        action=DictAction,
+        help="applied to every variant's config after its head is swapped in (arguments of "
+        'the new head, e.g. model.head.dense_loss.loss_weight=0.5)',
     )
     return parser.parse_args()
 
@@ -88,11 +107,14 @@ def main() -> None:
     os.makedirs(args.out_dir, exist_ok=True)
     base = Config.fromfile(args.config)
     init_default_scope('mmpose')
-    results, models = {}, {}
-    for name in tqdm(args.variants, desc='variants'):
-        cfg = make_variant(base, name, args.cfg_options)
-        results[name] = {}
-        if not args.no_speed:
+    cfgs = {
+        name: make_variant(base, name, args.cfg_options, args.variant_cfg_options)
+        for name in args.variants
+    }
+    results: dict = {name: {} for name in cfgs}
+    models = {}
+    if not args.no_speed:
+        for name, cfg in tqdm(cfgs.items(), desc='speed'):
             model = models[name] = MODELS.build(cfg.model)
             results[name]['speed'] = measure_speed(
                 model,
@@ -101,18 +123,28 @@ def main() -> None:
                 batch_sizes=args.batch_sizes,
                 repeats=args.repeats,
             )
-        if args.train:
-            runs = []
-            for seed in tqdm(args.seeds, desc=f'{name}: seeds', leave=False):
-                work = osp.join(args.out_dir, name, f'seed{seed}')
-                trained = train_variant(cfg, work, seed, args.epochs, reuse=args.reuse)
-                metrics = evaluate_checkpoint(cfg, trained['checkpoint'], work)
-                runs.append({**metrics, 'train_time': trained['train_time']})
-                if trained['iter_time'] is not None:
-                    runs[-1]['iter_time'] = trained['iter_time']
-            results[name]['accuracy'] = summarise(runs)
-            results[name]['runs'] = runs
-        tqdm.write(markdown({name: results[name]}))
+    if args.train:
+        order = [(s, n) for n in cfgs for s in args.seeds]
+        if args.seed_major:
+            order = [(s, n) for s in args.seeds for n in cfgs]
+        runs: dict = {name: {} for name in cfgs}
+        for seed, name in tqdm(order, desc='training runs'):
+            work = osp.join(args.out_dir, name, f'seed{seed}')
+            runs[name][seed] = train_and_evaluate(
+                cfgs[name], work, seed, args.epochs, args.reuse, args.val_interval
+            )
+            tqdm.write(
+                f'{name} seed {seed}: '
+                + markdown({name: dict(accuracy=summarise([runs[name][seed]]))}).splitlines()[-1]
+            )
+        for name in cfgs:
+            ordered = [runs[name][s] for s in args.seeds]
+            results[name]['accuracy'] = summarise(ordered)
+            results[name]['runs'] = [
+                {k: v for k, v in r.items() if k not in ('curve', 'curves')} for r in ordered
+            ]
+            results[name]['curves'] = [r.get('curve', []) for r in ordered]
+            results[name]['uncertainty_curves'] = [r.get('curves') for r in ordered]
     paired = None
     if models and args.paired_rounds > 0:
         tqdm.write('interleaved timing of ' + ', '.join(models))

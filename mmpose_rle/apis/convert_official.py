@@ -11,6 +11,7 @@ official key                           mmpose_rle key (``TopdownPoseEstimator``)
 ``fc_sigma.linear.{weight,bias}``      ``head.fc_sigma.{weight,bias}``
 ``flow.{s,t}.*``, ``flow.mask``        ``head.loss_module.flow_model.{s,t,mask}``
 (not stored: the prior N(0, I))        ``head.loss_module.flow_model.{loc,cov}`` = 0, I
+(not stored: no σ calibration)         ``head.sigma_calibration.*``: the identity
 ``fcs.*``                              dropped (``nn.Identity`` when ``NUM_FC_FILTERS`` is
                                        ``[-1]``; hidden FC layers are not supported)
 =====================================  ==================================================
@@ -221,6 +222,9 @@ def convert_official_state_dict(state_dict: Mapping[str, Tensor]) -> 'OrderedDic
     dtype = state_dict['flow.mask'].dtype
     out[FLOW_PREFIX + 'loc'] = torch.zeros(dim, dtype=dtype)
     out[FLOW_PREFIX + 'cov'] = torch.eye(dim, dtype=dtype)
+    num_joints = state_dict['fc_coord.linear.weight'].shape[0] // 2
+    out['head.sigma_calibration.log_scale'] = torch.zeros(num_joints, 2, dtype=dtype)
+    out['head.sigma_calibration.power'] = torch.ones(num_joints, 2, dtype=dtype)
     return out
 
 

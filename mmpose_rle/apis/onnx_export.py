@@ -17,8 +17,9 @@ backbone rather than folded into the first convolution, because the convolution 
 zeros *after* normalisation. The flow is not part of the graph (RLE does not run it at test
 time), except in the ``'basic'`` design, whose prediction is ``f_φ(μ̂)`` and whose RMS is the
 flow's unscented transform. Flip test is not in the graph either. The metadata hold
-``input_size``, ``input_channel_order``, the keypoint names and ``residual_rms`` (``s`` of
-``RLELoss.residual_rms``: ``rms = σ̂ · s · size`` outside the basic design).
+``input_size``, ``input_channel_order``, the keypoint names, ``residual_rms`` (``s`` of
+``RLELoss.residual_rms``: ``rms = σ̂ · s · size`` outside the basic design, before calibration)
+and ``sigma_calibration`` (``identity``, or the fitted map as JSON; ``rms`` includes it).
 
 :func:`verify_onnx` runs the file with ONNX Runtime and compares it with the PyTorch model
 run the MMPose way (``PoseDataPreprocessor`` → ``extract_feat`` → head →
@@ -37,6 +38,7 @@ Example (from the repository's root):
     ['coords', 'rms', 'scores', 'sigmas']
 """
 
+import json
 import warnings
 from pathlib import Path
 from typing import Dict, Optional, Tuple, Union
@@ -200,6 +202,14 @@ def _metadata(graph: RLEInferenceGraph) -> Dict[str, str]:
     if hasattr(loss, 'residual_rms'):
         with torch.no_grad():
             meta['residual_rms'] = ','.join(f'{v:.6g}' for v in loss.residual_rms().tolist())
+    calibration = graph.model.head.sigma_calibration
+    meta['sigma_calibration'] = (
+        'identity'
+        if calibration.is_identity
+        else json.dumps(
+            dict(log_scale=calibration.log_scale.tolist(), power=calibration.power.tolist())
+        )
+    )
     names = (getattr(graph.model, 'dataset_meta', None) or {}).get('keypoint_id2name')
     if names:
         meta['keypoint_names'] = ','.join(names[i] for i in sorted(names))

@@ -1,16 +1,26 @@
 """Benchmark RLE variants against heatmap and regression baselines."""
 
-from .accuracy import calibration, evaluate_checkpoint, median_iter_time, train_variant
+from .accuracy import (
+    evaluate_checkpoint,
+    median_iter_time,
+    train_and_evaluate,
+    train_variant,
+)
+from .curves import learning_curve, mean_curve, plot_learning_curves
 from .paired import interleaved_times, paired_speed, ratio_stats
 from .report import markdown, paired_markdown, summarise, write_report
 from .speed import measure_speed, median_time, packed_batch
+from .uncertainty_eval import CALIBRATIONS, sigma_scored_coco, uncertainty_report
 from .variants import DEFAULT_VARIANTS, VARIANTS, make_variant
 
 __all__ = [
-    'calibration',
     'evaluate_checkpoint',
     'median_iter_time',
     'train_variant',
+    'train_and_evaluate',
+    'learning_curve',
+    'mean_curve',
+    'plot_learning_curves',
     'markdown',
     'summarise',
     'write_report',
@@ -24,4 +34,7 @@ __all__ = [
     'DEFAULT_VARIANTS',
     'VARIANTS',
     'make_variant',
+    'CALIBRATIONS',
+    'uncertainty_report',
+    'sigma_scored_coco',
 ]

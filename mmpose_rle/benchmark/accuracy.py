@@ -2,14 +2,9 @@
 
 Training runs ``python -m mmpose_rle.cli.train`` in a subprocess (a fresh process per run,
 exactly what a user runs; it works from a wheel too); evaluation runs the test loop
-in-process and adds the calibration of the predicted σ, which neither reference measures:
-
-* ``within_{1,2,3}sigma``: the share of visible coordinates whose error ``|x̂ − x|`` is at
-  most ``k·σ`` (σ = ``keypoint_sigmas`` in image pixels). A Laplace error of RMS σ
-  falls within 1/2/3 σ with probability 0.76 / 0.94 / 0.99, a Gaussian 0.68 / 0.95 /
-  0.997;
-* ``sigma_error_spearman``: the rank correlation between σ and the error over all
-  visible coordinates (higher: σ ranks the errors better).
+in-process and adds what neither reference measures: the uncertainty metrics of the predicted
+σ, raw and calibrated on held-out folds, and the same for the heatmap head's confidence
+(:mod:`~mmpose_rle.benchmark.uncertainty_eval`), and COCO AP with σ-based scores.
 
 Besides the wall time of a run (``train_time``, which includes data loading, validation
 and start-up), :func:`median_iter_time` reads the per-iteration ``time`` of MMEngine's
@@ -23,16 +18,23 @@ import re
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
 import numpy as np
 from mmengine.config import Config
-from scipy.stats import spearmanr
 
-from mmpose_rle.apis import sigmas_in_image
+from mmpose_rle.calibration import collect_predictions
 from mmpose_rle.engine import CPUAwareRunner
 
-__all__ = ['train_variant', 'evaluate_checkpoint', 'calibration', 'median_iter_time']
+from .curves import learning_curve
+from .uncertainty_eval import coco_metric_args, sigma_scored_coco, uncertainty_report
+
+__all__ = [
+    'train_variant',
+    'train_and_evaluate',
+    'evaluate_checkpoint',
+    'median_iter_time',
+]
 
 # MMEngine's LogProcessor writes e.g. "Epoch(train)  [3][6/6]  lr: 1e-03  eta: 0:01:02
 # time: 0.6402  data_time: 0.0123 ...": `time` is the mean step time over the log window.
@@ -50,13 +52,20 @@ def median_iter_time(log_path: str) -> Optional[float]:
 
 
 def train_variant(
-    cfg: Config, work_dir: str, seed: int, epochs: int, reuse: bool = False
+    cfg: Config,
+    work_dir: str,
+    seed: int,
+    epochs: int,
+    reuse: bool = False,
+    val_interval: Optional[int] = None,
 ) -> Dict[str, object]:
-    """Train ``cfg`` for ``epochs`` with ``seed``.
+    """Train ``cfg`` for ``epochs`` with ``seed``, validating every ``val_interval`` epochs
+    (only at the end when None).
 
     Returns:
-        dict: ``checkpoint`` (path), ``train_time`` (wall time of the training process, s)
-        and ``iter_time`` (median seconds per iteration from its log, or None).
+        dict: ``checkpoint`` (path), ``train_time`` (wall time of the training process, s),
+        ``iter_time`` (median seconds per iteration from its log, or None) and ``curve``
+        (the validations of the log, :func:`~mmpose_rle.benchmark.curves.learning_curve`).
 
     With ``reuse``, a run whose checkpoint and ``train_time.json`` are already in
     ``work_dir`` is not trained again (an interrupted benchmark continues).
@@ -78,7 +87,7 @@ def train_variant(
             '--cfg-options',
             f'randomness.seed={seed}',
             f'train_cfg.max_epochs={epochs}',
-            f'train_cfg.val_interval={epochs}',
+            f'train_cfg.val_interval={val_interval or epochs}',
             f'default_hooks.checkpoint.interval={epochs}',
         ]
         start = time.time()
@@ -90,39 +99,75 @@ def train_variant(
             json.dump(dict(train_time=time.time() - start), f)
     with open(record) as f:
         train_time = json.load(f)['train_time']
-    return dict(checkpoint=checkpoint, train_time=train_time, iter_time=median_iter_time(log_path))
+    return dict(
+        checkpoint=checkpoint,
+        train_time=train_time,
+        iter_time=median_iter_time(log_path),
+        curve=learning_curve(log_path),
+    )
 
 
-def calibration(errors: np.ndarray, sigmas: np.ndarray) -> Dict[str, float]:
-    """Calibration of σ over coordinates (see the module docstring).
+def evaluate_checkpoint(
+    cfg: Config, checkpoint: str, work_dir: str, folds: int = 5
+) -> Dict[str, object]:
+    """Test metrics of the config's evaluator, the uncertainty report of the predicted σ
+    (or of the heatmap's score) and COCO AP with σ-based scores.
 
-    Args:
-        errors (np.ndarray): ``(M,)`` absolute errors per coordinate, pixels.
-        sigmas (np.ndarray): ``(M,)`` predicted σ for the same coordinates, pixels.
+    Returns:
+        dict: the evaluator's metrics; ``raw/…``, ``temperature/…``, ``power/…``,
+        ``predicts_sigma`` and ``curves``
+        (:func:`~mmpose_rle.benchmark.uncertainty_eval.uncertainty_report`); and for models
+        with σ, ``sigma_score/coco/AP`` and the like, COCO AP with each keypoint scored by
+        its expected OKS under the cross-fitted temperature-calibrated σ.
     """
-    out = {f'within_{k}sigma': float(np.mean(errors <= k * sigmas)) for k in (1, 2, 3)}
-    out['sigma_error_spearman'] = float(spearmanr(sigmas, errors).statistic)
-    return out
-
-
-def evaluate_checkpoint(cfg: Config, checkpoint: str, work_dir: str) -> Dict[str, float]:
-    """Test metrics of the config's evaluator, plus calibration when σ is predicted."""
     cfg = cfg.copy()
     cfg.load_from, cfg.work_dir = checkpoint, work_dir
     runner = CPUAwareRunner.from_cfg(cfg)
-    metrics = dict(runner.test())
+    metrics: Dict[str, object] = dict(runner.test())
     model = runner.model.eval()
-    errors: List[np.ndarray] = []
-    sigmas: List[np.ndarray] = []
-    for batch in runner.test_dataloader:
-        for sample in model.test_step(batch):
-            pred = sample.pred_instances
-            if 'keypoint_sigmas' not in pred:
-                return metrics
-            gt = sample.gt_instances
-            visible = np.asarray(gt.keypoints_visible).reshape(-1) > 0
-            err = np.abs(np.asarray(pred.keypoints) - np.asarray(gt.keypoints)).reshape(-1, 2)
-            errors.append(err[visible].reshape(-1))
-            sigmas.append(sigmas_in_image(sample).reshape(-1, 2)[visible].reshape(-1))
-    metrics.update(calibration(np.concatenate(errors), np.concatenate(sigmas)))
+    predictions = collect_predictions(model, runner.test_dataloader, keep_samples=True)
+    family = getattr(getattr(model.head, 'loss_module', None), 'q_distribution', 'laplace')
+    report = uncertainty_report(predictions, family, folds)
+    calibrated = report.pop('calibrated_sigmas')
+    metrics.update(report)  # with 'curves': the reliability and sparsification curves
+    coco = coco_metric_args(cfg.test_evaluator)
+    if 'sigmas' in predictions and coco is not None:
+        scored = sigma_scored_coco(
+            predictions['samples'],
+            calibrated['temperature'],
+            coco,
+            runner.test_dataloader.dataset.metainfo,
+        )
+        metrics.update({f'sigma_score/{k}': v for k, v in scored.items()})
     return metrics
+
+
+def train_and_evaluate(
+    cfg: Config,
+    work_dir: str,
+    seed: int,
+    epochs: int,
+    reuse: bool = False,
+    val_interval: Optional[int] = None,
+) -> Dict[str, object]:
+    """:func:`train_variant` then :func:`evaluate_checkpoint`, recording a failure rather
+    than stopping the benchmark.
+
+    Returns:
+        dict: the test metrics, ``train_time``, ``iter_time`` (when logged) and ``curve``;
+        or ``failed`` (the stage and the error) with what was measured before it. A run whose
+        training diverges to NaN without an error is reported with its NaN metrics.
+    """
+    try:
+        trained = train_variant(cfg, work_dir, seed, epochs, reuse=reuse, val_interval=val_interval)
+    except RuntimeError as err:
+        log = osp.join(work_dir, 'train.log')
+        return dict(failed=f'training: {err}', curve=learning_curve(log) if osp.exists(log) else [])
+    run: Dict[str, object] = dict(train_time=trained['train_time'], curve=trained['curve'])
+    if trained['iter_time'] is not None:
+        run['iter_time'] = trained['iter_time']
+    try:
+        run.update(evaluate_checkpoint(cfg, trained['checkpoint'], work_dir))
+    except (RuntimeError, ValueError, FloatingPointError) as err:
+        run['failed'] = f'evaluation: {type(err).__name__}: {err}'
+    return run

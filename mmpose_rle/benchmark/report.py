@@ -1,10 +1,12 @@
-"""Benchmark output: a markdown table, a JSON file and a plot of accuracy vs throughput."""
+"""Benchmark output: markdown tables, a JSON file and the plots of :mod:`.plots`."""
 
 import json
 import os.path as osp
 from typing import Dict, List, Optional
 
 import numpy as np
+
+from .plots import write_plots
 
 __all__ = ['summarise', 'markdown', 'paired_markdown', 'write_report']
 
@@ -29,12 +31,24 @@ ACCURACY_COLUMNS = [
     ('AUC', 'AUC', '{:.3f}'),
     ('EPE', 'EPE (px)', '{:.2f}'),
     ('coco/AP', 'COCO AP', '{:.3f}'),
+    ('sigma_score/coco/AP', 'COCO AP, σ score', '{:.3f}'),
     ('train_time', 'train time (s)', '{:.0f}'),
     ('iter_time', 's / iteration', '{:.3f}'),
-    ('within_1sigma', 'within 1σ', '{:.2f}'),
-    ('within_2sigma', 'within 2σ', '{:.2f}'),
-    ('within_3sigma', 'within 3σ', '{:.2f}'),
-    ('sigma_error_spearman', 'ρ(σ, error)', '{:.2f}'),
+]
+#: The uncertainty table: the model's own σ (only where it predicts one) and σ calibrated on
+#: held-out folds (``temperature``; for the heatmap head, of 1/score).
+UNCERTAINTY_COLUMNS = [
+    ('raw/within_1sigma', 'within 1σ', '{:.2f}'),
+    ('raw/within_2sigma', 'within 2σ', '{:.2f}'),
+    ('raw/ece', 'ECE', '{:.3f}'),
+    ('raw/nll', 'NLL', '{:.2f}'),
+    ('temperature/within_1sigma', 'cal. within 1σ', '{:.2f}'),
+    ('temperature/within_2sigma', 'cal. within 2σ', '{:.2f}'),
+    ('temperature/ece', 'cal. ECE', '{:.3f}'),
+    ('temperature/nll', 'cal. NLL', '{:.2f}'),
+    ('power/nll', 'power-cal. NLL', '{:.2f}'),
+    ('temperature/ause', 'AUSE', '{:.3f}'),
+    ('temperature/sigma_error_spearman', 'ρ(σ, error)', '{:.2f}'),
 ]
 
 
@@ -90,15 +104,35 @@ def markdown(results: Dict[str, dict], reference: str = 'rle') -> str:
         lines.append('')
     acc = {n: r['accuracy'] for n, r in results.items() if r.get('accuracy')}
     if acc:
-        cols = [c for c in ACCURACY_COLUMNS if any(c[0] in s for s in acc.values())]
-        seeds = max(max(v['n'] for v in s.values()) for s in acc.values())
-        lines += [
-            f'| model (mean ± std over {seeds} seed(s)) | ' + ' | '.join(c[1] for c in cols) + ' |',
-            '|---' * (len(cols) + 1) + '|',
+        lines += _accuracy_table(acc, ACCURACY_COLUMNS)
+        failures = [
+            f'{name} seed {i}: {run["failed"]}'
+            for name, r in results.items()
+            for i, run in enumerate(r.get('runs', []))
+            if run.get('failed')
         ]
-        for name, s in acc.items():
-            lines.append(f'| {name} | ' + ' | '.join(_cell(s, k, f) for k, _, f in cols) + ' |')
+        lines += ['', *[f'Failed: {f}' for f in failures]] if failures else []
+        if any('temperature/nll' in s for s in acc.values()):
+            lines += ['', *_accuracy_table(acc, UNCERTAINTY_COLUMNS, raw_needs_sigma=True)]
     return '\n'.join(lines) + '\n'
+
+
+def _accuracy_table(acc: Dict[str, dict], columns: list, raw_needs_sigma: bool = False) -> list:
+    """Rows of mean ± std over seeds; ``raw/…`` cells are left empty for models without σ."""
+    cols = [c for c in columns if any(c[0] in s for s in acc.values())]
+    seeds = max(max(v['n'] for v in s.values()) for s in acc.values())
+    lines = [
+        f'| model (mean ± std over {seeds} seed(s)) | ' + ' | '.join(c[1] for c in cols) + ' |',
+        '|---' * (len(cols) + 1) + '|',
+    ]
+    for name, s in acc.items():
+        with_sigma = s.get('predicts_sigma', {}).get('mean', 0) > 0
+        cells = [
+            '—' if raw_needs_sigma and k.startswith('raw/') and not with_sigma else _cell(s, k, f)
+            for k, _, f in cols
+        ]
+        lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
+    return lines
 
 
 def _ratio(stats: Optional[dict]) -> str:
@@ -148,14 +182,10 @@ def paired_markdown(paired: dict) -> str:
 def write_report(
     results: Dict[str, dict], out_dir: str, command: str, paired: Optional[dict] = None
 ) -> Dict[str, str]:
-    """Write ``results.json``, ``results.md`` and ``accuracy_vs_throughput.png`` (a bar
-    chart when only accuracy or only speed was measured); ``paired`` is the interleaved
-    timing, written as a second table."""
-    paths = dict(
-        json=osp.join(out_dir, 'results.json'),
-        md=osp.join(out_dir, 'results.md'),
-        plot=osp.join(out_dir, 'accuracy_vs_throughput.png'),
-    )
+    """Write ``results.json``, ``results.md`` and the plots of
+    :func:`~mmpose_rle.benchmark.plots.write_plots`; ``paired`` is the interleaved timing,
+    written as a second table."""
+    paths = dict(json=osp.join(out_dir, 'results.json'), md=osp.join(out_dir, 'results.md'))
     with open(paths['json'], 'w') as f:
         json.dump(
             dict(command=command, results=results, paired=paired), f, indent=2, default=float
@@ -166,41 +196,5 @@ def write_report(
             + markdown(results)
             + ('\n' + paired_markdown(paired) if paired else '')
         )
-    import matplotlib
-
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    names = list(results)
-    speed = [results[n].get('speed') or {} for n in names]
-    acc = [results[n].get('accuracy') or {} for n in names]
-    if any('throughput_b32_flip' in s for s in speed) and any('PCK' in a for a in acc):
-        for name, s, a in zip(names, speed, acc):
-            if 'throughput_b32_flip' in s and 'PCK' in a:
-                x, y, e = s['throughput_b32_flip'], a['PCK']['mean'], a['PCK']['std']
-                ax.errorbar(x, y, yerr=e, fmt='o', capsize=3)
-                ax.annotate(name, (x, y), textcoords='offset points', xytext=(4, 4), fontsize=8)
-        ax.set_xlabel('throughput, batch 32, flip test (images/s)')
-        ax.set_ylabel('PCK@0.05 (mean ± std over seeds)')
-    elif any('PCK' in a for a in acc):  # accuracy only: one bar per variant
-        ax.bar(
-            names,
-            [a.get('PCK', {}).get('mean', 0) for a in acc],
-            yerr=[a.get('PCK', {}).get('std', 0) for a in acc],
-            capsize=3,
-        )
-        ax.set_ylabel('PCK@0.05 (mean ± std over seeds)')
-    else:  # speed only
-        key = (
-            'throughput_b32_flip'
-            if any('throughput_b32_flip' in s for s in speed)
-            else next((k for s in speed for k in s if k.startswith('throughput')), None)
-        )
-        ax.bar(names, [s.get(key, 0) for s in speed])
-        ax.set_ylabel(f'{key} (images/s)')
-    ax.tick_params(axis='x', labelrotation=30)
-    fig.tight_layout()
-    fig.savefig(paths['plot'], dpi=120)
-    plt.close(fig)
+    paths.update(write_plots(results, out_dir))
     return paths

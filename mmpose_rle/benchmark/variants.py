@@ -10,7 +10,16 @@ changes only the head, the neck and the training target:
 * ``l1`` — plain regression: MMPose's ``RegressionHead`` with ``L1Loss``;
 * ``reparam``, ``basic`` — our other RLE designs;
 * ``official`` — our head with the official formulation and official head;
-* ``integral_rle`` — :class:`~mmpose_rle.models.heads.IntegralRLEHead` when installed.
+* ``integral_rle`` — :class:`~mmpose_rle.models.heads.IntegralRLEHead` (soft-argmax RLE);
+* ``dense_rle`` — :class:`~mmpose_rle.models.heads.DenseRLEHead` (soft-argmax RLE with a
+  dense heatmap loss);
+* ``dsnt`` — MMPose's ``DSNTHead`` with its COCO config's loss (SmoothL1 + ``JSDiscretLoss``)
+  and ``IntegralRegressionLabel`` targets (heatmaps at a quarter of the input, sigma 2);
+* ``integral_regression`` — MMPose's ``IntegralRegressionHead`` with ``SmoothL1Loss`` and the
+  same targets.
+
+The heatmap-based heads use no neck; the soft-argmax ones build SimpleBaseline deconvolutions
+as the heatmap head does (three of 256 channels).
 """
 
 import copy
@@ -81,17 +90,50 @@ def _heatmap(cfg: Config) -> None:
     _swap_target(cfg, codec)
 
 
-def _integral(cfg: Config) -> None:
-    head = _head(cfg)
+def _featuremap_size(head: dict) -> tuple:
     w, h = head.decoder['input_size']
-    cfg.model.pop('neck')
-    cfg.model.head = dict(
-        type='mmpose_rle.IntegralRLEHead',
-        in_channels=head.in_channels,
-        in_featuremap_size=(max(1, w // 32), max(1, h // 32)),
-        num_joints=head.num_joints,
-        decoder=head.decoder,
-    )
+    return max(1, w // 32), max(1, h // 32)
+
+
+def _soft_argmax_rle(head_type: str) -> Callable[[Config], None]:
+    def apply(cfg: Config) -> None:
+        head = _head(cfg)
+        cfg.model.pop('neck')
+        cfg.model.head = dict(
+            type=head_type,
+            in_channels=head.in_channels,
+            in_featuremap_size=_featuremap_size(head),
+            num_joints=head.num_joints,
+            decoder=head.decoder,
+        )
+
+    return apply
+
+
+def _mmpose_integral(head_type: str, loss: dict) -> Callable[[Config], None]:
+    def apply(cfg: Config) -> None:
+        head = _head(cfg)
+        w, h = head.decoder['input_size']
+        codec = dict(
+            type='IntegralRegressionLabel',
+            input_size=(w, h),
+            heatmap_size=(w // 4, h // 4),
+            sigma=2.0,
+            normalize=True,
+        )
+        cfg.model.pop('neck')
+        cfg.model.head = dict(
+            type=head_type,
+            in_channels=head.in_channels,
+            in_featuremap_size=_featuremap_size(head),
+            num_joints=head.num_joints,
+            loss=loss,
+            decoder=codec,
+        )
+        cfg.model.test_cfg = dict(flip_test=True, shift_coords=True, shift_heatmap=True)
+        _swap_target(cfg, codec)
+
+    return apply
 
 
 VARIANTS: Dict[str, Callable[[Config], None]] = dict(
@@ -102,7 +144,21 @@ VARIANTS: Dict[str, Callable[[Config], None]] = dict(
     reparam=_loss(design='reparam'),
     basic=_loss(design='basic'),
     official=_official,
-    integral_rle=_integral,
+    integral_rle=_soft_argmax_rle('mmpose_rle.IntegralRLEHead'),
+    dense_rle=_soft_argmax_rle('mmpose_rle.DenseRLEHead'),
+    dsnt=_mmpose_integral(
+        'DSNTHead',
+        dict(
+            type='MultipleLossWrapper',
+            losses=[
+                dict(type='SmoothL1Loss', use_target_weight=True),
+                dict(type='JSDiscretLoss', use_target_weight=True),
+            ],
+        ),
+    ),
+    integral_regression=_mmpose_integral(
+        'IntegralRegressionHead', dict(type='SmoothL1Loss', use_target_weight=True)
+    ),
 )
 DEFAULT_VARIANTS: List[str] = [
     'rle',
@@ -113,15 +169,29 @@ DEFAULT_VARIANTS: List[str] = [
     'basic',
     'official',
     'integral_rle',
+    'dense_rle',
+    'dsnt',
+    'integral_regression',
 ]
 
 
-def make_variant(base: Config, name: str, options: Optional[dict] = None) -> Config:
-    """Return a copy of ``base`` turned into variant ``name`` (``VARIANTS``)."""
+def make_variant(
+    base: Config,
+    name: str,
+    options: Optional[dict] = None,
+    variant_options: Optional[dict] = None,
+) -> Config:
+    """Return a copy of ``base`` turned into variant ``name`` (``VARIANTS``).
+
+    ``options`` are merged into the base before the variant swaps its head in;
+    ``variant_options`` after (for the arguments of the variant's own head).
+    """
     if name not in VARIANTS:
         raise ValueError(f'unknown variant {name!r}; choose from {sorted(VARIANTS)}')
     cfg = copy.deepcopy(base)
     if options:
         cfg.merge_from_dict(options)
     VARIANTS[name](cfg)
+    if variant_options:
+        cfg.merge_from_dict(variant_options)
     return cfg

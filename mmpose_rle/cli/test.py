@@ -1,16 +1,20 @@
 """Evaluate a checkpoint: ``python -m mmpose_rle.cli.test CONFIG CHECKPOINT [options]``.
 
 A thin wrapper around MMEngine's ``Runner`` (also run by ``tools/test.py`` and ``mim test
-mmpose_rle``).
+mmpose_rle``). For a head of the RLE family it adds ``mmpose_rle.UncertaintyMetric`` to the
+test evaluator: coverage at 1/2/3σ, ECE, NLL, AUSE and Spearman ρ of the predicted σ.
 """
 
 import argparse
 from typing import Optional, Sequence
 
 from mmengine.config import Config, DictAction
+from mmengine.registry import DefaultScope
+from mmpose.registry import MODELS
 
 import mmpose_rle  # noqa: F401  (registers the parts, allow-lists checkpoint classes)
 from mmpose_rle.engine import CPUAwareRunner, add_hook, default_work_dir
+from mmpose_rle.models.heads import BaseRLEHead
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -42,11 +46,24 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     cfg.load_from = args.checkpoint
     cfg.work_dir = default_work_dir(cfg, args.config, args.work_dir)
     add_hook(cfg, 'mmpose_rle.HeadDatasetCheckHook')
+    evaluator = cfg.test_evaluator
+    evaluators = list(evaluator) if isinstance(evaluator, (list, tuple)) else [evaluator]
+    if predicts_sigmas(cfg) and not any(
+        str(e.get('type', '')).endswith('UncertaintyMetric') for e in evaluators
+    ):
+        evaluators.append(dict(type='mmpose_rle.UncertaintyMetric'))
     if args.out:
-        evaluator = cfg.test_evaluator
-        evaluators = list(evaluator) if isinstance(evaluator, (list, tuple)) else [evaluator]
-        cfg.test_evaluator = [*evaluators, dict(type='DumpResults', out_file_path=args.out)]
+        evaluators.append(dict(type='DumpResults', out_file_path=args.out))
+    cfg.test_evaluator = evaluators
     CPUAwareRunner.from_cfg(cfg).test()
+
+
+def predicts_sigmas(cfg: Config) -> bool:
+    """Whether the config's head is of the RLE family (and so reports ``keypoint_sigmas``)."""
+    head = cfg.model.get('head') or {}
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmpose')):
+        cls = MODELS.get(head.get('type', ''))
+    return isinstance(cls, type) and issubclass(cls, BaseRLEHead)
 
 
 if __name__ == '__main__':

@@ -4,6 +4,7 @@ from .consistency_hook import HeadDatasetCheckHook, check_head_against_metainfo
 from .cpu_ddp import CPUAwareRunner, init_cpu_distributed, launcher_environment
 from .safe_checkpoint import SAFE_GLOBALS, allow_mmengine_checkpoints
 from .seeded_data import SeededDataset, SeededSampler, wrap_seeded
+from .sigma_calibration_hook import SigmaCalibrationHook
 from .step_seed_hook import StepSeedHook, seed_everything
 from .train_setup import add_hook, configure_training, default_work_dir
 
@@ -15,6 +16,7 @@ __all__ = [
     'launcher_environment',
     'StepSeedHook',
     'seed_everything',
+    'SigmaCalibrationHook',
     'SAFE_GLOBALS',
     'allow_mmengine_checkpoints',
     'SeededDataset',

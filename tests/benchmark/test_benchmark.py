@@ -8,13 +8,14 @@ import pytest
 from mmengine.config import Config
 
 from mmpose_rle.benchmark import (
-    calibration,
+    CALIBRATIONS,
     interleaved_times,
     make_variant,
     markdown,
     median_iter_time,
     ratio_stats,
     summarise,
+    uncertainty_report,
 )
 from tests.helpers import QUICKSTART_CONFIG, TINY_OPTIONS, run_tool
 
@@ -54,16 +55,38 @@ def test_variant_losses(base):
         make_variant(base, 'nope')
 
 
-def test_calibration_of_laplace_errors_with_their_rms():
-    rng = np.random.default_rng(0)
-    sigma = rng.uniform(1, 10, 200000)
-    errors = np.abs(rng.laplace(0, sigma / np.sqrt(2)))  # Laplace of RMS sigma
-    out = calibration(errors, sigma)
-    expected = [1 - np.exp(-k * np.sqrt(2)) for k in (1, 2, 3)]  # 0.757, 0.941, 0.986
-    np.testing.assert_allclose([out[f'within_{k}sigma'] for k in (1, 2, 3)], expected, atol=5e-3)
-    assert out['sigma_error_spearman'] > 0.3
-    shuffled = calibration(errors, rng.permutation(sigma))
-    assert abs(shuffled['sigma_error_spearman']) < 0.02
+def predictions(n=600, k=2, scale=3.0, seed=0, with_sigmas=True):
+    """Errors drawn with RMS ``scale`` times the predicted σ; heatmap-like scores 1/σ."""
+    rng = np.random.default_rng(seed)
+    sigma = rng.uniform(0.01, 0.05, size=(n, k, 2))
+    errors = rng.laplace(scale=scale * sigma / np.sqrt(2))
+    out = dict(
+        errors=errors,
+        visible=np.ones((n, k), bool),
+        groups=np.arange(n) // 3,
+        scores=1 / sigma.mean(-1),
+    )
+    if with_sigmas:
+        out['sigmas'] = sigma
+    return out
+
+
+def test_uncertainty_report_calibrates_on_held_out_folds():
+    report = uncertainty_report(predictions())
+    assert report['raw/within_1sigma'] < 0.45  # σ three times too small
+    for kind in CALIBRATIONS:
+        assert abs(report[f'{kind}/within_1sigma'] - report[f'{kind}/nominal_1sigma']) < 0.04
+        assert report[f'{kind}/nll'] < report['raw/nll']
+    assert report['calibrated_sigmas']['temperature'].shape == (600, 2, 2)
+
+
+def test_heatmap_scores_are_turned_into_a_calibrated_sigma():
+    """Without σ, 1/score is the raw uncertainty; here it ranks the errors as σ did."""
+    with_sigma = uncertainty_report(predictions())
+    from_scores = uncertainty_report(predictions(with_sigmas=False))
+    assert abs(from_scores['power/within_2sigma'] - from_scores['power/nominal_2sigma']) < 0.04
+    assert from_scores['power/sigma_error_spearman'] > 0.2
+    assert with_sigma['raw/sigma_error_spearman'] > 0.2
 
 
 def test_summary_and_markdown():
@@ -179,8 +202,21 @@ def test_benchmark_command_smoke(tiny_figures, tmp_path):
         acc = results[name]['accuracy']
         assert {'PCK', 'AUC', 'EPE', 'coco/AP', 'train_time', 'iter_time'} <= set(acc)
         assert 0 < acc['iter_time']['mean'] < acc['train_time']['mean']
-    assert 'within_2sigma' in results['rle']['accuracy']
-    assert 'within_2sigma' not in results['heatmap']['accuracy']  # heatmaps predict no sigma
+    rle, heatmap = results['rle']['accuracy'], results['heatmap']['accuracy']
+    assert rle['predicts_sigma']['mean'] == 1 and heatmap['predicts_sigma']['mean'] == 0
+    for key in ('raw/within_2sigma', 'temperature/ece', 'power/nll', 'temperature/ause'):
+        assert key in rle and key in heatmap  # the heatmap's from 1/score
+    assert 'sigma_score/coco/AP' in rle and 'sigma_score/coco/AP' not in heatmap
+    curves = results['rle']['uncertainty_curves'][0]
+    assert len(curves['reliability']['nominal']) == len(curves['reliability']['raw']) == 9
+    for name in (
+        'accuracy.png',
+        'accuracy_vs_throughput.png',
+        'reliability.png',
+        'sparsification.png',
+    ):
+        assert (out / name).stat().st_size > 0, name
+    assert 'cal. within 1σ' in (out / 'results.md').read_text()
     assert results['heatmap']['speed']['params'] > results['rle']['speed']['params']
     paired = report['paired']
     for mode in ('tensor', 'predict'):

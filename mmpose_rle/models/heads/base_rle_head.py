@@ -18,6 +18,10 @@ the rest, the same way for every head:
   ``keypoint_sigmas``: the predictive RMS error per coordinate in pixels of the model
   input;
 * ``sigma_init`` — the initial ``σ̂``, through the σ-logit biases;
+* ``sigma_calibration`` — a fitted monotone map of the predictive RMS
+  (:class:`~mmpose_rle.models.utils.SigmaCalibration`, identity until
+  ``tools/calibrate_sigma.py`` or the calibration hook fits it), applied in
+  :meth:`predict_outputs` and so everywhere σ is reported;
 * loading the pre-1.0 ``loss.*`` layout of MMPose's checkpoints.
 """
 
@@ -38,6 +42,7 @@ from torch import Tensor
 from mmpose_rle.registry import MODELS
 
 from ..losses.sanitize import mask_non_finite_labels
+from ..utils import SigmaCalibration
 
 __all__ = ['BaseRLEHead', 'RLEOutputs']
 
@@ -75,6 +80,8 @@ class BaseRLEHead(BaseHead):
     """
 
     _version = 2
+    #: Coordinates per keypoint.
+    coord_dim = 2
 
     def __init__(
         self,
@@ -93,6 +100,7 @@ class BaseRLEHead(BaseHead):
         self.sigma_init = sigma_init
         self.loss_module = MODELS.build(loss)
         self.decoder = KEYPOINT_CODECS.build(decoder) if decoder is not None else None
+        self.sigma_calibration = SigmaCalibration(num_joints, self.coord_dim)
         self._register_load_state_dict_pre_hook(self._upgrade_state_dict)
 
     @property
@@ -123,7 +131,8 @@ class BaseRLEHead(BaseHead):
         return out.float() if out.dtype in (torch.float16, torch.bfloat16) else out
 
     def predict_outputs(self, feats: Tuple[Tensor]) -> RLEOutputs:
-        """Point prediction, ``σ̂`` and predictive RMS error from features (no flip).
+        """Point prediction, ``σ̂`` and (calibrated) predictive RMS error from features
+        (no flip).
 
         Args:
             feats (tuple[Tensor]): The backbone (and neck) features.
@@ -136,7 +145,7 @@ class BaseRLEHead(BaseHead):
         mu, sigma = out[..., :dim], out[..., dim:].sigmoid()
         predictive: Optional[Callable] = getattr(self.loss_module, 'predictive', None)
         coords, rms = predictive(mu, sigma) if predictive is not None else (mu, sigma)
-        return RLEOutputs(coords, sigma, rms)
+        return RLEOutputs(coords, sigma, self.sigma_calibration(rms))
 
     def predict(
         self, feats: Tuple[Tensor], batch_data_samples: OptSampleList, test_cfg: ConfigType = {}
@@ -245,12 +254,14 @@ class BaseRLEHead(BaseHead):
     def _upgrade_state_dict(
         self, state_dict: dict, prefix: str, local_meta: dict, *args, **kwargs
     ) -> None:
-        """Rename the pre-1.0 layout ``{prefix}loss.*`` to ``{prefix}loss_module.*``.
+        """Rename the pre-1.0 layout ``{prefix}loss.*`` to ``{prefix}loss_module.*``, and
+        give a checkpoint without a σ calibration the identity.
 
-        Applied when the checkpoint's metadata has no version or one below ``_version``
-        (2), as in MMPose (whose hook strips the prefix with ``lstrip``, a character set;
-        here the prefix is matched exactly).
+        The renaming is applied when the checkpoint's metadata has no version or one below
+        ``_version`` (2), as in MMPose (whose hook strips the prefix with ``lstrip``, a
+        character set; here the prefix is matched exactly).
         """
+        self.sigma_calibration.fill_missing(state_dict, prefix + 'sigma_calibration.')
         version: Optional[int] = local_meta.get('version', None)
         if version and version >= self._version:
             return

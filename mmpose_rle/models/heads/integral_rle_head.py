@@ -82,11 +82,18 @@ class IntegralRLEHead(BaseRLEHead):
 
     Args:
         in_channels (int): Channels ``C`` of the last backbone feature map.
-        in_featuremap_size (int | sequence[int]): Its size ``(w, h)`` (an int for
-            square maps), e.g. ``(6, 8)`` for a 192×256 input and a stride-32 ResNet.
         num_joints (int): Number of keypoints ``K``.
+        in_featuremap_size (int | sequence[int], optional): Its size ``(w, h)`` (an int
+            for square maps), e.g. ``(6, 8)`` for a 192×256 input and a stride-32 ResNet;
+            checked against the features when given. The grids follow the heatmaps'
+            size at run time, so it may be None.
         beta (float): Softmax temperature ``β`` (multiplies the heatmap logits).
             Default: 1.0.
+        sharpen (float): ``γ ≥ 1``: the soft-argmax reads ``softmax(γ β Z) ∝ P^γ``, a
+            sharpened copy of the map ``P`` (which a dense loss trains). A Gaussian peak
+            stays a Gaussian at the same place (its width over ``√γ``), while the mass
+            spread over the background, which pulls the expectation toward the map's
+            centre, shrinks exponentially. Default: 1.0 (``P`` itself).
         grid_offset (float): ``o`` in the soft-argmax grid ``(j + o) / W``. Default:
             0.5 (cell centres); 0.0 is MMPose's ``IntegralRegressionHead`` grid.
         deconv_out_channels (sequence[int], optional): Output channels of the stride-2
@@ -112,15 +119,17 @@ class IntegralRLEHead(BaseRLEHead):
             so that the initial heatmaps are nearly uniform (``μ̂ ≈ 0.5``).
 
     Attributes:
-        heatmap_size (tuple[int, int]): ``(W, H)`` of the heatmaps.
+        heatmap_size (tuple[int, int] | None): ``(W, H)`` of the heatmaps, when
+            ``in_featuremap_size`` is given.
     """
 
     def __init__(
         self,
         in_channels: int,
-        in_featuremap_size: Union[int, Sequence[int]],
         num_joints: int,
+        in_featuremap_size: Union[int, Sequence[int], None] = None,
         beta: float = 1.0,
+        sharpen: float = 1.0,
         grid_offset: float = 0.5,
         deconv_out_channels: OptIntSeq = (256, 256, 256),
         deconv_kernel_sizes: OptIntSeq = (4, 4, 4),
@@ -145,7 +154,7 @@ class IntegralRLEHead(BaseRLEHead):
             )
         if isinstance(in_featuremap_size, int):
             in_featuremap_size = (in_featuremap_size, in_featuremap_size)
-        if len(in_featuremap_size) != 2:
+        if in_featuremap_size is not None and len(in_featuremap_size) != 2:
             raise ValueError(
                 f'IntegralRLEHead: in_featuremap_size must be (w, h), got {in_featuremap_size!r}'
             )
@@ -153,8 +162,13 @@ class IntegralRLEHead(BaseRLEHead):
             num_joints, loss=loss, decoder=decoder, sigma_init=sigma_init, init_cfg=init_cfg
         )
         self.in_channels = in_channels
-        self.in_featuremap_size = tuple(int(s) for s in in_featuremap_size)
+        self.in_featuremap_size = (
+            None if in_featuremap_size is None else tuple(int(s) for s in in_featuremap_size)
+        )
+        if not sharpen >= 1:
+            raise ValueError(f'IntegralRLEHead: sharpen must be >= 1, got {sharpen!r}')
         self.beta = float(beta)
+        self.sharpen = float(sharpen)
         self.grid_offset = float(grid_offset)
         self.sigma_source = sigma_source
 
@@ -180,11 +194,12 @@ class IntegralRLEHead(BaseRLEHead):
                 f'logits and need num_joints={num_joints} channels, got {feat_channels}'
             )
         num_deconv = len(deconv_out_channels) if deconv_out_channels else 0
-        self.heatmap_size = tuple(s * 2**num_deconv for s in self.in_featuremap_size)
-
-        W, H = self.heatmap_size
-        self.register_buffer('grid_x', cell_grid(W, self.grid_offset), persistent=False)
-        self.register_buffer('grid_y', cell_grid(H, self.grid_offset), persistent=False)
+        self.heatmap_size = (
+            None
+            if self.in_featuremap_size is None
+            else tuple(s * 2**num_deconv for s in self.in_featuremap_size)
+        )
+        self.heatmap_channels = feat_channels
 
         self.gap = GlobalAveragePooling()
         sigma_channels = in_channels if sigma_source == 'backbone' else feat_channels
@@ -192,33 +207,40 @@ class IntegralRLEHead(BaseRLEHead):
 
         self._register_load_state_dict_pre_hook(self._heatmap_head_keys_pre_hook)
 
-    def _heatmaps(self, feats: Tuple[Tensor]) -> Tuple[Tensor, Tensor]:
-        """Heatmap logits ``(B, K, H, W)`` and the features entering ``final_layer``."""
+    def heatmap_logits(self, feats: Tuple[Tensor]) -> Tuple[Tensor, Tensor]:
+        """Heatmap logits ``Z`` ``(B, K, H, W)`` and the features entering ``final_layer``."""
         x = feats[-1]
         if x.dim() != 4:
             raise ValueError(
-                f'IntegralRLEHead: expects a (B, C, h, w) feature map (in_featuremap_size='
-                f'{self.in_featuremap_size}), got shape {tuple(x.shape)}; remove the '
-                'GlobalAveragePooling neck (neck=None)'
+                f'{type(self).__name__}: expects a (B, C, h, w) feature map, got shape '
+                f'{tuple(x.shape)}; remove the GlobalAveragePooling neck (neck=None)'
             )
         head = self.simplebaseline_head
         features = head.conv_layers(head.deconv_layers(x))
         logits = head.final_layer(features)
-        if tuple(logits.shape[-2:]) != self.heatmap_size[::-1]:
+        if self.heatmap_size is not None and tuple(logits.shape[-2:]) != self.heatmap_size[::-1]:
             W, H = self.heatmap_size
             raise ValueError(
-                f'IntegralRLEHead: heatmaps are {logits.shape[-1]}x{logits.shape[-2]} '
+                f'{type(self).__name__}: heatmaps are {logits.shape[-1]}x{logits.shape[-2]} '
                 f'(w x h) but the head was built for {W}x{H} (in_featuremap_size='
                 f'{self.in_featuremap_size} upsampled by the deconvolutions); set '
-                'in_featuremap_size to the backbone output size (w, h) and make sure '
-                'the model has no GlobalAveragePooling neck'
+                'in_featuremap_size to the backbone output size (w, h), or to None, and '
+                'make sure the model has no GlobalAveragePooling neck'
             )
         return logits, features
 
     def get_heatmaps(self, feats: Tuple[Tensor]) -> Tensor:
         """Normalised heatmaps ``P = softmax(β Z)`` over space, shape ``(B, K, H, W)``."""
-        logits, _ = self._heatmaps(feats)
-        return spatial_log_softmax(logits, self.beta).exp()
+        logits, _ = self.heatmap_logits(feats)
+        return spatial_log_softmax(logits.float(), self.beta).exp()
+
+    def grids(self, logits: Tensor) -> Tuple[Tensor, Tensor]:
+        """The soft-argmax grids ``(W,)`` and ``(H,)`` of heatmaps shaped like ``logits``."""
+        height, width = logits.shape[-2:]
+        return (
+            cell_grid(width, self.grid_offset).to(logits.device),
+            cell_grid(height, self.grid_offset).to(logits.device),
+        )
 
     def sigma_bias(self) -> Tensor:
         """``fc_sigma.bias`` as ``(K, 2)``."""
@@ -236,12 +258,32 @@ class IntegralRLEHead(BaseRLEHead):
             ``[0, 1]`` of the input (see the module docstring); float32 under mixed
             precision, as :meth:`RLEHead.forward`.
         """
-        logits, features = self._heatmaps(feats)
-        heatmaps = spatial_log_softmax(logits.float(), self.beta).exp()
-        coords = soft_argmax(heatmaps, self.grid_x, self.grid_y)  # (B, K, 2)
+        logits, features = self.heatmap_logits(feats)
+        return self.readout(logits, feats, features)[0]
+
+    def readout(
+        self, logits: Tensor, feats: Tuple[Tensor], features: Tensor
+    ) -> Tuple[Tensor, Tensor]:
+        """Raw outputs ``(B, K, 4)`` and ``log P`` ``(B, K, H, W)`` from the heatmap logits.
+
+        ``log P = log_softmax(β Z)`` is computed in float32 (so a dense loss on it stays
+        finite under mixed precision); ``feats`` and ``features`` feed the σ branch.
+        """
+        log_p = spatial_log_softmax(logits.float(), self.beta)
+        probs = log_p.exp()
+        readout = probs
+        if self.sharpen != 1:
+            readout = spatial_log_softmax(logits.float(), self.beta * self.sharpen).exp()
+        coords = soft_argmax(readout, *self.grids(logits))  # (B, K, 2)
         pooled = self.gap(feats[-1] if self.sigma_source == 'backbone' else features)
-        sigma = self.fc_sigma(pooled).reshape(-1, self.num_joints, 2)
-        return self.full_precision(torch.cat([coords.to(sigma.dtype), sigma], dim=-1))
+        sigma = self.sigma_logits(pooled, probs, coords)
+        out = torch.cat([coords.to(sigma.dtype), sigma], dim=-1)
+        return self.full_precision(out), log_p
+
+    def sigma_logits(self, pooled: Tensor, probs: Tensor, coords: Tensor) -> Tensor:
+        """σ logits ``(B, K, 2)`` from the pooled features (``probs`` and ``coords`` are
+        there for subclasses that use the maps' spread)."""
+        return self.fc_sigma(pooled).reshape(-1, self.num_joints, 2)
 
     def _heatmap_head_keys_pre_hook(self, state_dict: dict, prefix: str, *args, **kwargs) -> None:
         """Rename a ``HeatmapHead``'s keys ``{prefix}{deconv_layers,conv_layers,

@@ -1,5 +1,13 @@
 """Losses."""
 
+from .heatmap_kl_loss import HeatmapKLLoss, gaussian_log_target
 from .rle_loss import DESIGNS, FORMULATIONS, Q_DISTRIBUTIONS, RLELoss
 
-__all__ = ['RLELoss', 'DESIGNS', 'FORMULATIONS', 'Q_DISTRIBUTIONS']
+__all__ = [
+    'RLELoss',
+    'HeatmapKLLoss',
+    'gaussian_log_target',
+    'DESIGNS',
+    'FORMULATIONS',
+    'Q_DISTRIBUTIONS',
+]

@@ -163,7 +163,9 @@ def test_coordinates_equal_mmpose_integral_regression_head(offset):
     theirs = IntegralRegressionHead(in_channels=C, in_featuremap_size=FMAP, num_joints=K, **SMALL)
     missing, unexpected = theirs.load_state_dict(ours.state_dict(), strict=False)
     assert not [k for k in missing if not k.startswith('linspace')]
-    assert all(k.startswith(('loss_module.', 'fc_sigma.')) for k in unexpected)
+    assert all(
+        k.startswith(('loss_module.', 'fc_sigma.', 'sigma_calibration.')) for k in unexpected
+    )
     theirs.eval()
     with torch.no_grad():
         coords = ours.forward(feats())[..., :2]
@@ -354,8 +356,18 @@ def test_wrong_feature_map_size_raises():
     head = make_head()
     with pytest.raises(ValueError, match=r'in_featuremap_size=\(3, 4\).*GlobalAveragePooling'):
         head.forward(feats(size=(4, 4)))
-    with pytest.raises(ValueError, match='in_featuremap_size'):
+    with pytest.raises(ValueError, match='GlobalAveragePooling neck'):
         head.forward((torch.randn(3, C),))  # pooled features: the neck was left in
+
+
+def test_without_featuremap_size_the_grids_follow_the_maps():
+    head = make_head(in_featuremap_size=None)
+    assert head.heatmap_size is None
+    sized = make_head()
+    sized.load_state_dict(head.state_dict())
+    with torch.no_grad():
+        torch.testing.assert_close(head.forward(feats()), sized.forward(feats()))
+        assert head.forward(feats(size=(5, 2))).shape == (3, K, 4)  # any map size
 
 
 @pytest.mark.parametrize(

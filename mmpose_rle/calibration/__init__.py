@@ -1,0 +1,17 @@
+"""σ calibration: fit a monotone map of the predicted σ on held-out errors."""
+
+from .calibrate import calibrate_head, calibrate_model, format_report
+from .collect import collect_predictions
+from .fit import MAPS, SHARES, apply_calibration, cross_fit, fit_calibration
+
+__all__ = [
+    'MAPS',
+    'SHARES',
+    'fit_calibration',
+    'apply_calibration',
+    'cross_fit',
+    'collect_predictions',
+    'calibrate_head',
+    'calibrate_model',
+    'format_report',
+]

@@ -1,0 +1,120 @@
+r"""Dense RLE head: integral RLE whose heatmaps are supervised densely.
+
+:class:`~mmpose_rle.models.heads.IntegralRLEHead` reads a coordinate out of a spatial softmax
+(soft-argmax) and trains it with RLE alone; from scratch its heatmaps learn slowly, because
+the soft-argmax passes gradients of order ``β/(H·W)`` to each cell. This head adds the dense,
+translation-equivariant supervision of a heatmap head — the KL divergence between the
+softmax and a Gaussian around the label (:class:`~mmpose_rle.models.losses.HeatmapKLLoss`) —
+and keeps what RLE gives: a continuous coordinate (no quantisation) and a predicted σ::
+
+    L = L_RLE(μ̂, σ̂) + λ · Σ_k KL(T_k ‖ softmax(β Z_k)) / N
+
+The heatmap logits ``Z`` come from SimpleBaseline deconvolutions (or a lighter stack),
+``μ̂`` is their soft-argmax and ``σ̂`` comes from the pooled features and, optionally, from
+the spread of each map (``σ_spread``: ``ℓ_kc += a_kc log std_c(P_k)``, with ``a``
+learned from 0). It takes MMPose's ``RegressionLabel`` codec as it is: the dense target is
+built from the normalised labels inside the head. Loss logs: ``loss_kpt`` (RLE),
+``loss_dense`` and the RLE head's ``acc_pose``, ``nll``, ``sigma_mean``.
+"""
+
+import math
+from typing import Optional, Sequence, Tuple, Union
+
+import torch
+from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList
+from torch import Tensor, nn
+
+from mmpose_rle.registry import MODELS
+
+from ..losses import HeatmapKLLoss
+from .integral_rle_head import IntegralRLEHead
+
+__all__ = ['DenseRLEHead']
+
+OptIntSeq = Optional[Sequence[int]]
+
+
+@MODELS.register_module()
+class DenseRLEHead(IntegralRLEHead):
+    """Soft-argmax RLE with a dense heatmap loss (see the module docstring).
+
+    Use it without the ``GlobalAveragePooling`` neck (``neck=None``). Every argument of
+    :class:`IntegralRLEHead` applies; the ones added or with other defaults:
+
+    Args:
+        in_channels (int): Channels ``C`` of the last backbone feature map.
+        num_joints (int): Number of keypoints ``K``.
+        in_featuremap_size (int | sequence[int], optional): Checked when given; the grids
+            follow the maps. Default: None.
+        dense_weight (float): ``λ``, the weight of the dense term. Default: 1.0.
+        target_sigma (float): Standard deviation of the dense target in heatmap cells.
+            Default: 2.0 (MMPose's ``MSRAHeatmap`` default).
+        sigma_from_spread (bool): Add ``a ⊙ log std(P)`` to the σ logits. Default: False.
+        heatmap_init_std (float, optional): Standard deviation of the final ``1×1`` conv's
+            initial weights in units of ``1/√C_f`` (``C_f`` its input channels): 1 gives
+            heatmap logits of about unit spread at step 0, a map that is not flat. ``None``
+            keeps MMPose's ``Normal(std=0.001)``. Default: 1.0.
+        **kwargs: :class:`IntegralRLEHead`'s other arguments (``beta``, ``grid_offset``,
+            ``deconv_out_channels``, ``sigma_source``, ``loss``, ``decoder``, ``sigma_init``
+            ...).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        num_joints: int,
+        in_featuremap_size: Union[int, Sequence[int], None] = None,
+        dense_weight: float = 1.0,
+        target_sigma: float = 2.0,
+        sigma_from_spread: bool = False,
+        heatmap_init_std: Optional[float] = 1.0,
+        init_cfg: OptConfigType = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            num_joints,
+            in_featuremap_size=in_featuremap_size,
+            init_cfg=init_cfg,
+            **kwargs,
+        )
+        self.dense_loss_module = HeatmapKLLoss(target_sigma=target_sigma, loss_weight=dense_weight)
+        self.sigma_from_spread = sigma_from_spread
+        self.heatmap_init_std = heatmap_init_std
+        if sigma_from_spread:
+            self.spread_weight = nn.Parameter(torch.zeros(num_joints, 2))
+
+    def init_weights(self) -> None:
+        """``init_cfg``, ``sigma_init``, then the final conv from ``heatmap_init_std``."""
+        first_time = not self.is_init
+        super().init_weights()
+        final = self.simplebaseline_head.final_layer
+        if first_time and self.heatmap_init_std is not None and isinstance(final, nn.Conv2d):
+            with torch.no_grad():
+                std = self.heatmap_init_std / math.sqrt(final.in_channels)
+                final.weight.normal_(0, std)
+                if final.bias is not None:
+                    final.bias.zero_()
+
+    def sigma_logits(self, pooled: Tensor, probs: Tensor, coords: Tensor) -> Tensor:
+        """σ logits ``(B, K, 2)``: the pooled features' linear map, plus ``a ⊙ log std(P)``
+        with ``sigma_from_spread``."""
+        logits = super().sigma_logits(pooled, probs, coords)
+        if not self.sigma_from_spread:
+            return logits
+        gx, gy = self.grids(probs)
+        var_x = (probs.sum(-2) * (gx - coords[..., 0:1]) ** 2).sum(-1)
+        var_y = (probs.sum(-1) * (gy - coords[..., 1:2]) ** 2).sum(-1)
+        log_std = 0.5 * torch.log(torch.stack([var_x, var_y], dim=-1).clamp_min(1e-12))
+        return logits + self.spread_weight * log_std.to(logits)
+
+    def loss(
+        self, inputs: Tuple[Tensor], batch_data_samples: OptSampleList, train_cfg: ConfigType = {}
+    ) -> dict:
+        """The RLE losses and logs (:meth:`BaseRLEHead.rle_losses`) plus ``loss_dense``."""
+        labels, weights = self.labels_and_weights(batch_data_samples)
+        logits, features = self.heatmap_logits(inputs)
+        outputs, log_p = self.readout(logits, inputs, features)
+        losses = self.rle_losses(outputs, labels, weights)
+        losses['loss_dense'] = self.dense_loss_module(log_p, labels, weights, self.grid_offset)
+        return losses

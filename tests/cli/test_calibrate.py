@@ -1,0 +1,88 @@
+"""tools/calibrate_sigma.py and the calibration hook: a new checkpoint whose σ is calibrated
+everywhere σ is reported (predict, ONNX), the original left as it was."""
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from mmpose_rle.apis.onnx_export import build_model, export_onnx, reference_outputs, run_onnx
+from tests.helpers import QUICKSTART_CONFIG, ROOT, TINY_OPTIONS, run_tool
+
+HOOK_CONFIG = ROOT / 'tests/configs/rle_calibrated_synthetic-64x64.py'
+
+
+@pytest.fixture(scope='module')
+def trained(tiny_figures, tmp_path_factory):
+    work = tmp_path_factory.mktemp('calib')
+    env = {'MMPOSE_RLE_DATA_ROOT': str(tiny_figures)}
+    run_tool(
+        [
+            'tools/train.py',
+            str(HOOK_CONFIG),
+            '--work-dir',
+            str(work),
+            '--cfg-options',
+            *TINY_OPTIONS,
+            'train_cfg.max_epochs=1',
+        ],
+        env=env,
+    )
+    return work, env
+
+
+def test_the_hook_saves_a_calibrated_checkpoint(trained):
+    work, _ = trained
+    ckpt = torch.load(work / 'calibrated.pth', map_location='cpu', weights_only=True)
+    log_scale = ckpt['state_dict']['head.sigma_calibration.log_scale']
+    assert log_scale.shape == (11, 2) and (log_scale != 0).any()
+    epoch = torch.load(work / 'epoch_1.pth', map_location='cpu', weights_only=True)
+    assert (epoch['state_dict']['head.sigma_calibration.log_scale'] == 0).all()  # untouched
+
+
+def test_cli_calibrates_into_a_new_checkpoint_used_by_predict_and_onnx(trained, tmp_path):
+    work, env = trained
+    src = work / 'epoch_1.pth'
+    before = src.read_bytes()
+    proc = run_tool(
+        [
+            'tools/calibrate_sigma.py',
+            str(QUICKSTART_CONFIG),
+            str(src),
+            '--folds',
+            '2',
+            '--cfg-options',
+            'val_dataloader.batch_size=8',
+        ],
+        env=env,
+    )
+    out = work / 'epoch_1_calibrated.pth'
+    assert 'heldout' in proc.stdout and out.exists() and src.read_bytes() == before
+    with pytest.raises(AssertionError, match='exists; pass --force'):  # never overwritten
+        run_tool(['tools/calibrate_sigma.py', str(QUICKSTART_CONFIG), str(src)], env=env)
+    meta = torch.load(out, map_location='cpu', weights_only=True)['meta']['sigma_calibration']
+    assert meta['kind'] == 'temperature' and set(meta['heldout']) >= {'ece', 'nll', 'ause'}
+
+    plain = build_model(QUICKSTART_CONFIG, str(src))
+    calibrated = build_model(QUICKSTART_CONFIG, str(out))
+    scale = calibrated.head.sigma_calibration.log_scale.exp()
+    torch.testing.assert_close(scale, torch.tensor(meta['log_scale']).exp().float())
+    x = (torch.rand(2, 3, 64, 64),)
+    with torch.no_grad():
+        a = plain.head.predict_outputs(plain.extract_feat(x[0]))
+        b = calibrated.head.predict_outputs(calibrated.extract_feat(x[0]))
+    torch.testing.assert_close(b.rms, a.rms * scale)  # σ' = exp(log_scale) σ (temperature)
+    torch.testing.assert_close(b.coords, a.coords)
+
+    path = export_onnx(calibrated, tmp_path / 'calibrated.onnx')
+    props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    np.testing.assert_allclose(
+        json.loads(props['sigma_calibration'])['log_scale'], meta['log_scale'], rtol=1e-6
+    )
+    images = torch.rand(2, 3, 64, 64) * 255
+    got, ref = run_onnx(path, images.numpy()), reference_outputs(calibrated, images)
+    np.testing.assert_allclose(got['rms'], ref['rms'], rtol=1e-4, atol=1e-4)
+    uncalibrated = reference_outputs(plain, images)['rms']
+    np.testing.assert_allclose(ref['rms'], uncalibrated * scale.numpy(), rtol=1e-5)

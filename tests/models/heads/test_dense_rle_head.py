@@ -1,0 +1,163 @@
+"""DenseRLEHead: the dense term reaches the maps, the map is not flat at step 0, σ from
+the spread, flip test, heatmap checkpoints, training on the synthetic data."""
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+from mmpose.models.heads import HeatmapHead
+from mmpose.registry import MODELS as MMPOSE_MODELS
+from mmpose.testing import get_packed_inputs
+
+from mmpose_rle.models import DenseRLEHead
+from tests.helpers import QUICKSTART_CONFIG, randomise_
+
+C, K = 16, 5
+INPUT = (48, 64)
+CODEC = dict(type='RegressionLabel', input_size=INPUT)
+SMALL = dict(deconv_out_channels=(8, 8), deconv_kernel_sizes=(4, 4))  # 12x16 heatmaps
+
+
+def make_head(**kwargs) -> DenseRLEHead:
+    cfg = dict(in_channels=C, num_joints=K, decoder=CODEC, **SMALL)
+    cfg.update(kwargs)
+    head = DenseRLEHead(**cfg)
+    head.init_weights()
+    return head
+
+
+def feats(batch_size=2, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return (torch.randn(batch_size, C, 4, 3, generator=gen),)
+
+
+def samples(batch_size=2):
+    return get_packed_inputs(
+        batch_size,
+        num_keypoints=K,
+        img_shape=INPUT[::-1],
+        input_size=INPUT,
+        with_heatmap=False,
+        with_simcc_label=False,
+    )['data_samples']
+
+
+def test_losses_and_the_dense_term_reaches_the_deconvolutions():
+    head = make_head()
+    losses = head.loss(feats(), samples())
+    assert set(losses) == {'loss_kpt', 'loss_dense', 'acc_pose', 'nll', 'sigma_mean'}
+    assert losses['loss_dense'] > 0
+    losses['loss_dense'].backward()
+    deconv = head.simplebaseline_head.deconv_layers[0].weight
+    assert deconv.grad is not None and deconv.grad.abs().sum() > 0
+    assert head.fc_sigma.weight.grad is None  # the dense term does not touch σ
+
+
+def test_dense_term_equals_the_kl_of_the_heads_own_maps():
+    head = make_head()
+    data = samples()
+    labels, weights = head.labels_and_weights(data)
+    log_p = head.get_heatmaps(feats()).log()
+    expected = head.dense_loss_module(log_p, labels, weights, head.grid_offset)
+    torch.testing.assert_close(head.loss(feats(), data)['loss_dense'], expected)
+
+
+def test_heatmaps_are_not_flat_at_step_zero():
+    """MMPose's Normal(0.001) init gives nearly uniform maps (μ̂ ≈ 0.5 for every input);
+    heatmap_init_std=1 gives logits of unit spread."""
+    spread = {}
+    for std in (None, 1.0):
+        head = make_head(heatmap_init_std=std)
+        logits, _ = head.heatmap_logits(feats(batch_size=4))
+        spread[std] = logits.flatten(2).std(-1).mean().item()
+    assert spread[None] < 0.01 < 0.3 < spread[1.0]
+
+
+def test_sigma_from_spread_starts_neutral_and_follows_log_std():
+    head = make_head(sigma_from_spread=True)
+    plain = make_head()
+    plain.load_state_dict(head.state_dict(), strict=False)
+    torch.testing.assert_close(head.forward(feats()), plain.forward(feats()))
+    with torch.no_grad():
+        head.spread_weight.fill_(1.0)
+    probs = head.get_heatmaps(feats())
+    coords = head.forward(feats())[..., :2]
+    gx, gy = head.grids(probs)
+    std_x = ((probs.sum(-2) * (gx - coords[..., 0:1]) ** 2).sum(-1)).sqrt()
+    delta = head.forward(feats())[..., 2] - plain.forward(feats())[..., 2]
+    torch.testing.assert_close(delta, std_x.log(), rtol=1e-4, atol=1e-5)
+
+
+def test_flip_test_averages_the_unflipped_outputs():
+    head = make_head().eval()
+    randomise_(head.simplebaseline_head, std=0.5)
+    data = samples()
+    for d in data:
+        d.set_metainfo(dict(flip_indices=[0, 2, 1, 4, 3]))
+    x, x_flip = feats(), feats(seed=1)
+    with torch.no_grad():
+        preds = head.predict([x, x_flip], data, dict(flip_test=True, shift_coords=False))
+        a = head.predict_outputs(x)
+        b = head.predict_outputs(x_flip)
+    flipped = b.coords[:, [0, 2, 1, 4, 3]].clone()
+    flipped[..., 0] = 1 - flipped[..., 0]
+    expected = (a.coords + flipped) / 2 * torch.tensor(INPUT)
+    torch.testing.assert_close(torch.from_numpy(preds[0].keypoints[0]).float(), expected[0])
+
+
+def test_a_simplebaseline_checkpoint_fills_the_map_branch():
+    heatmap = HeatmapHead(in_channels=C, out_channels=K, **SMALL)
+    randomise_(heatmap, std=0.3)
+    head = make_head()
+    missing, unexpected = head.load_state_dict(heatmap.state_dict(), strict=False)
+    assert not unexpected
+    assert all(k.startswith(('fc_sigma', 'loss_module', 'dense_loss_module')) for k in missing)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            head.heatmap_logits(feats())[0], heatmap.forward(feats()), rtol=0, atol=0
+        )
+
+
+def test_a_few_steps_lower_both_losses_on_the_synthetic_data(tiny_figures, monkeypatch):
+    """The quick-start model with the dense head, on a fixed batch of procedural figures."""
+    monkeypatch.setenv('MMPOSE_RLE_DATA_ROOT', str(tiny_figures))
+    cfg = Config.fromfile(str(QUICKSTART_CONFIG))
+    init_default_scope('mmpose')
+    cfg.model.neck = None
+    cfg.model.head.type = 'mmpose_rle.DenseRLEHead'
+    cfg.model.head.deconv_out_channels = (64, 64, 64)
+    model = MMPOSE_MODELS.build(cfg.model)
+    model.init_weights()
+    cfg.train_dataloader.update(batch_size=8, num_workers=0, persistent_workers=False)
+    loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
+    batch = model.data_preprocessor(next(iter(loader)), True)
+    optim = torch.optim.Adam(model.parameters(), lr=2e-3)
+    first = last = None
+    for _ in range(30):
+        losses = model.loss(batch['inputs'], batch['data_samples'])
+        total = losses['loss_kpt'] + losses['loss_dense']
+        optim.zero_grad()
+        total.backward()
+        optim.step()
+        first = first or {k: float(v.detach()) for k, v in losses.items()}
+        last = {k: float(v.detach()) for k, v in losses.items()}
+    assert last['loss_dense'] < first['loss_dense'] - 0.5
+    assert last['loss_kpt'] < first['loss_kpt'] - 1.0
+
+
+def test_registry_and_swap_from_an_rle_config():
+    """An RLE config becomes a dense one by swapping the head type and dropping the neck."""
+    cfg = Config.fromfile(str(QUICKSTART_CONFIG))
+    cfg.merge_from_dict(dict(model=dict(neck=None, head=dict(type='mmpose_rle.DenseRLEHead'))))
+    init_default_scope('mmpose')
+    model = MMPOSE_MODELS.build(cfg.model)
+    assert type(model.head) is DenseRLEHead and not model.with_neck
+    out = model(torch.zeros(1, 3, 64, 64), None, mode='tensor')
+    assert out.shape == (1, 11, 4)
+
+
+@pytest.mark.parametrize('kwargs, match', [(dict(sigma_source='x'), 'sigma_source')])
+def test_invalid_arguments_raise(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_head(**kwargs)
