@@ -11,8 +11,11 @@ __all__ = ['HeadDatasetCheckHook', 'check_head_against_metainfo']
 def check_head_against_metainfo(head, metainfo: dict, split: str) -> None:
     """Raise ``ValueError`` when the head cannot serve the data set.
 
+    A head whose codec removes the root joint (MMPose's lifting codecs with
+    ``remove_root=True``) predicts one joint fewer than the data set has.
+
     Args:
-        head: A keypoint head with ``num_joints``.
+        head: A keypoint head with ``num_joints`` (and optionally ``decoder``).
         metainfo (dict): The data set's parsed metainfo (``num_keypoints``,
             ``flip_indices``).
         split (str): Name of the data set for the message.
@@ -21,17 +24,20 @@ def check_head_against_metainfo(head, metainfo: dict, split: str) -> None:
     num_keypoints = metainfo.get('num_keypoints')
     if num_joints is None or num_keypoints is None:
         return
-    if num_joints != num_keypoints:
+    removes_root = bool(getattr(getattr(head, 'decoder', None), 'remove_root', False))
+    expected = num_keypoints - 1 if removes_root else num_keypoints
+    if num_joints != expected:
+        root = ' (the codec removes the root)' if removes_root else ''
         raise ValueError(
             f'model.head.num_joints={num_joints} but the {split} data set '
-            f'({metainfo.get("dataset_name", "?")}) has {num_keypoints} keypoints: set '
-            f'num_joints={num_keypoints} in the config'
+            f'({metainfo.get("dataset_name", "?")}) has {num_keypoints} keypoints{root}: set '
+            f'num_joints={expected} in the config'
         )
     flip_indices = metainfo.get('flip_indices')
-    if flip_indices is not None and len(flip_indices) != num_joints:
+    if flip_indices is not None and len(flip_indices) != num_keypoints:
         raise ValueError(
             f"the {split} data set's flip_indices has {len(flip_indices)} entries for "
-            f'{num_joints} keypoints: check the `swap` partners in its metainfo'
+            f'{num_keypoints} keypoints: check the `swap` partners in its metainfo'
         )
 
 

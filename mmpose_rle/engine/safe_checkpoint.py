@@ -4,7 +4,8 @@ Since torch 2.6, ``torch.load`` defaults to ``weights_only=True``, and MMEngine 
 cannot resume or ``load_checkpoint`` its own checkpoints any more (mmengine issue 1655):
 they hold NumPy arrays (in ``meta['dataset_meta']``) and ``HistoryBuffer`` objects (in
 the message hub, which pickle their statistics methods through ``getattr``), e.g.
-``Weights only load failed … numpy._core.multiarray._reconstruct``.
+``Weights only load failed … numpy._core.multiarray._reconstruct``; an empty NumPy array
+(Human3.6M's metainfo has ``sigmas=[]``) pickles its data as ``bytes()``.
 :func:`allow_mmengine_checkpoints` allow-lists exactly those classes with
 ``torch.serialization.add_safe_globals``, and in place of ``builtins.getattr`` a version
 that only returns ``HistoryBuffer``'s public methods; arbitrary pickles stay refused.
@@ -73,7 +74,7 @@ def _mmengine_globals() -> List[object]:
     return [HistoryBuffer, collections.Counter, (_history_buffer_getattr, 'builtins.getattr')]
 
 
-SAFE_GLOBALS: List[object] = [*_numpy_globals(), *_mmengine_globals()]
+SAFE_GLOBALS: List[object] = [*_numpy_globals(), bytes, *_mmengine_globals()]
 
 
 def allow_mmengine_checkpoints() -> None:

@@ -43,3 +43,9 @@ class _Payload:
 def test_arbitrary_pickles_stay_refused(payload):
     with pytest.raises(pickle.UnpicklingError):
         _roundtrip({'x': payload})
+
+
+def test_an_empty_numpy_array_in_the_metainfo_loads():
+    """Human3.6M's metainfo has ``sigmas=[]``; an empty array pickles its data as bytes."""
+    out = _roundtrip(dict(meta=dict(dataset_meta=dict(sigmas=np.array([], np.float32)))))
+    assert out['meta']['dataset_meta']['sigmas'].shape == (0,)
