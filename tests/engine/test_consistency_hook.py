@@ -25,9 +25,7 @@ def test_head_dataset_mismatch_is_caught_before_training():
 
 def test_a_codec_that_removes_the_root_predicts_one_joint_fewer():
     """Human3.6M's single-frame lifting config: 16 predicted joints for 17 in the data."""
-    codec = dict(
-        type='ImagePoseLifting', num_keypoints=17, root_index=0, remove_root=True
-    )
+    codec = dict(type='ImagePoseLifting', num_keypoints=17, root_index=0, remove_root=True)
     head = RLELiftingHead(in_channels=8, num_joints=16, decoder=codec)
     h36m = dict(num_keypoints=17, flip_indices=list(range(17)), dataset_name='h36m')
     check_head_against_metainfo(head, h36m, 'training')
