@@ -1,4 +1,5 @@
-"""Data sets: the procedural quick-start data (MMPose's data sets do the rest)."""
+"""Data sets: the procedural quick-start data, 2-D images and 3-D skeletons (MMPose's
+data sets do the rest)."""
 
 from .synthetic import (
     FLIP_PAIRS,
@@ -8,6 +9,16 @@ from .synthetic import (
     SyntheticFigures,
     generate_synthetic_figures,
 )
+from .synthetic3d import (
+    ANGLE_LIMITS,
+    BONES,
+    IMAGE_SIZE,
+    JOINTS,
+    PARENTS,
+    SyntheticLifting,
+    generate_synthetic_lifting,
+    skeleton_poses,
+)
 
 __all__ = [
     'KEYPOINTS',
@@ -16,4 +27,12 @@ __all__ = [
     'SIGMAS',
     'SyntheticFigures',
     'generate_synthetic_figures',
+    'JOINTS',
+    'PARENTS',
+    'BONES',
+    'ANGLE_LIMITS',
+    'IMAGE_SIZE',
+    'SyntheticLifting',
+    'skeleton_poses',
+    'generate_synthetic_lifting',
 ]

@@ -6,11 +6,13 @@ from .integral_rle_head import SIGMA_SOURCES, IntegralRLEHead
 from .norm_linear import FeatureNormLinear
 from .official_rle_head import OfficialRLEHead
 from .rle_head import RLEHead
+from .rle_lifting_head import RLELiftingHead
 
 __all__ = [
     'BaseRLEHead',
     'RLEOutputs',
     'RLEHead',
+    'RLELiftingHead',
     'OfficialRLEHead',
     'IntegralRLEHead',
     'DenseRLEHead',

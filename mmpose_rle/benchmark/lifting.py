@@ -1,0 +1,216 @@
+r"""Benchmark 3-D lifting heads on the procedural skeletons: accuracy, σ, size, speed.
+
+One *run* trains one config (MMPose's ``TemporalRegressionHead`` + ``MSELoss`` or our
+``RLELiftingHead``, same ``TCN``) on the data of :mod:`mmpose_rle.datasets.synthetic3d`
+with ``python -m mmpose_rle.cli.train`` in a subprocess (what a user runs), then tests the
+checkpoint in-process with MMPose's ``MPJPE`` metric (``mpjpe``, ``p-mpjpe``, ``n-mpjpe``;
+the data are in metres, reported here in mm) and, for a head that predicts
+``keypoint_sigmas``, measures the predicted σ against the errors
+(:func:`~mmpose_rle.evaluation.uncertainty_metrics` per coordinate, in mm):
+
+* ``raw`` — the head's σ as predicted;
+* ``heldout`` — after a temperature per joint and axis fitted by maximum likelihood on the
+  other folds (:func:`~mmpose_rle.calibration.cross_fit`, 5 folds grouped by video, so no
+  fold is calibrated on frames of its own videos).
+
+The root joint, whose root-relative position is 0 by construction, is left out of the σ
+metrics.
+"""
+
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from mmpose_rle.calibration import cross_fit
+from mmpose_rle.evaluation import uncertainty_metrics
+
+from .speed import median_time
+
+__all__ = [
+    'UNIT_TO_MM',
+    'train_lifting',
+    'collect_lifting_predictions',
+    'sigma_report',
+    'make_test_runner',
+    'evaluate_lifting',
+    'lifting_size_and_speed',
+]
+
+#: Millimetres per unit of MMPose's Human3.6M-format positions (metres).
+UNIT_TO_MM = 1000.0
+_SIGMA_KEYS = ('within_1sigma', 'within_2sigma', 'ece', 'sigma_error_spearman')
+
+
+def train_lifting(
+    config: str, work_dir: str, data_root: str, seed: int, epochs: int, threads: int = 1
+) -> Dict[str, object]:
+    """Train ``config`` with ``python -m mmpose_rle.cli.train`` on ``data_root``.
+
+    Args:
+        config (str): A lifting config reading ``$MMPOSE_RLE_LIFTING_ROOT``.
+        work_dir (str): Where the run writes (``epoch_{epochs}.pth``).
+        data_root (str): The procedural data (``generate_synthetic_lifting``).
+        seed (int): ``randomness.seed``.
+        epochs (int): ``train_cfg.max_epochs`` (validation at the end only).
+        threads (int): ``OMP_NUM_THREADS`` of the subprocess (1 is fastest on a shared,
+            small machine: the models are small).
+
+    Returns:
+        dict: ``checkpoint`` and ``train_time`` (wall seconds, start-up included).
+    """
+    os.makedirs(work_dir, exist_ok=True)
+    options = [
+        f'randomness.seed={seed}',
+        f'train_cfg.max_epochs={epochs}',
+        f'train_cfg.val_interval={epochs}',
+        f'default_hooks.checkpoint.interval={epochs}',
+    ]
+    cmd = [sys.executable, '-m', 'mmpose_rle.cli.train', config, '--work-dir', work_dir]
+    env = dict(os.environ, MMPOSE_RLE_LIFTING_ROOT=str(data_root), OMP_NUM_THREADS=str(threads))
+    start = time.time()
+    with open(osp.join(work_dir, 'train.log'), 'w') as log:
+        proc = subprocess.run(
+            cmd + ['--cfg-options', *options], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    if proc.returncode != 0:
+        raise RuntimeError(f'training failed ({proc.returncode}); see {work_dir}/train.log')
+    return dict(
+        checkpoint=osp.join(work_dir, f'epoch_{epochs}.pth'), train_time=time.time() - start
+    )
+
+
+def _video(sample) -> str:
+    """The video of a sample: its image name without the frame number."""
+    name = osp.basename(str(np.asarray(sample.metainfo['target_img_path']).reshape(-1)[0]))
+    return name.rsplit('_', 1)[0]
+
+
+@torch.no_grad()
+def collect_lifting_predictions(model: torch.nn.Module, dataloader) -> Dict[str, np.ndarray]:
+    """Errors (and σ, when predicted) of every sample of ``dataloader``, in mm.
+
+    Returns:
+        dict: ``errors`` ``(N, K, 3)`` (prediction − ground truth, absolute positions),
+        ``sigmas`` ``(N, K, 3)`` (``keypoint_sigmas``; absent for a head without them),
+        ``visible`` ``(N, K)`` and ``groups`` ``(N,)`` (the video of each sample).
+    """
+    model.eval()
+    out: Dict[str, list] = dict(errors=[], sigmas=[], visible=[], groups=[])
+    for batch in dataloader:
+        for sample in model.test_step(batch):
+            pred, gt = sample.pred_instances, sample.gt_instances
+            kpts = np.asarray(pred.keypoints, np.float64).reshape(-1, 3)
+            target = np.asarray(gt.lifting_target, np.float64).reshape(-1, 3)
+            out['errors'].append((kpts - target) * UNIT_TO_MM)
+            out['visible'].append(np.asarray(gt.lifting_target_visible).reshape(-1) > 0)
+            out['groups'].append(_video(sample))
+            if 'keypoint_sigmas' in pred:
+                out['sigmas'].append(np.asarray(pred.keypoint_sigmas, np.float64).reshape(-1, 3))
+    return {k: np.asarray(v) if k == 'groups' else np.stack(v) for k, v in out.items() if v}
+
+
+def sigma_report(
+    predictions: Dict[str, np.ndarray],
+    family: str = 'laplace',
+    root_index: int = 0,
+    folds: int = 5,
+    seed: int = 0,
+) -> Dict[str, Dict[str, float]]:
+    """σ metrics of the non-root joints, ``raw`` and ``heldout`` (module docstring).
+
+    Args:
+        predictions (dict): From :func:`collect_lifting_predictions` (with ``sigmas``).
+        family (str): Error model of the metrics (the loss's ``q_distribution``).
+        root_index (int): The joint left out.
+        folds (int): Folds of the cross-fitted temperature.
+        seed (int): Seed of the fold assignment.
+
+    Returns:
+        dict: ``raw`` and ``heldout``, each :func:`uncertainty_metrics`' dict.
+    """
+    keep = np.arange(predictions['errors'].shape[1]) != root_index
+    e, s = predictions['errors'][:, keep], predictions['sigmas'][:, keep]
+    v = predictions['visible'][:, keep]
+    held = cross_fit(e, s, v, folds, seed, predictions['groups'], family=family, kind='temperature')
+    return dict(
+        raw=uncertainty_metrics(e[v], s[v], family),
+        heldout=uncertainty_metrics(e[v], held[v], family),
+    )
+
+
+def make_test_runner(config: str, checkpoint: str, data_root: str, work_dir: str) -> Runner:
+    """A quiet MMEngine runner that tests ``checkpoint`` of ``config`` on ``data_root``
+    (no data-loader workers)."""
+    os.environ['MMPOSE_RLE_LIFTING_ROOT'] = str(data_root)
+    cfg = Config.fromfile(config)
+    cfg.work_dir, cfg.load_from = work_dir, checkpoint
+    cfg.log_level = 'WARNING'
+    cfg.experiment_name = f'test_{osp.basename(work_dir)}_{time.time_ns()}'
+    for loader in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
+        cfg[loader].num_workers, cfg[loader].persistent_workers = 0, False
+    return Runner.from_cfg(cfg)
+
+
+def evaluate_lifting(
+    runner: Runner, family: str = 'laplace'
+) -> Tuple[Dict[str, float], Dict[str, np.ndarray]]:
+    """Test with the config's evaluators and, when the head predicts σ, add
+    :func:`sigma_report`'s metrics.
+
+    Returns:
+        tuple: the metrics — ``mpjpe``, ``p_mpjpe``, ``n_mpjpe`` (mm, MMPose's metric)
+        and, with σ, ``{raw,heldout}_{within_1sigma,within_2sigma,ece,
+        sigma_error_spearman}`` and ``nominal_{1,2}sigma`` — and the predictions of
+        :func:`collect_lifting_predictions`.
+    """
+    metrics = runner.test()
+    result = {
+        key.lower().replace('-', '_'): float(metrics[key]) * UNIT_TO_MM
+        for key in ('MPJPE', 'P-MPJPE', 'N-MPJPE')
+        if key in metrics
+    }
+    predictions = collect_lifting_predictions(runner.model, runner.test_dataloader)
+    if 'sigmas' in predictions:
+        root = getattr(runner.model.head.decoder, 'root_index', [0])[0]
+        report = sigma_report(predictions, family=family, root_index=root)
+        for name in ('raw', 'heldout'):
+            result.update({f'{name}_{k}': report[name][k] for k in _SIGMA_KEYS})
+        result.update({f'nominal_{k}sigma': report['raw'][f'nominal_{k}sigma'] for k in (1, 2)})
+    return result, predictions
+
+
+def lifting_size_and_speed(
+    model: torch.nn.Module, batch: dict, repeats: int = 7
+) -> Dict[str, Optional[float]]:
+    """Parameters and CPU speed of a lifting model on one preprocessed ``batch``.
+
+    Returns:
+        dict: ``params`` and ``head_params`` (millions), ``predict_ms`` (``test_step``:
+        backbone, head, decoding; per batch) and ``train_ms`` (loss forward and backward
+        of the whole model; per batch), medians of ``repeats`` timings.
+    """
+    model.eval()
+    predict_ms = 1e3 * median_time(lambda: model.test_step(batch), repeats=repeats)
+    model.train()
+    data = model.data_preprocessor(batch, True)
+
+    def step() -> None:
+        losses = model(**data, mode='loss')
+        sum(v for k, v in losses.items() if 'loss' in k).backward()
+
+    train_ms = 1e3 * median_time(step, repeats=repeats)
+    model.zero_grad(set_to_none=True)
+    return dict(
+        params=sum(p.numel() for p in model.parameters()) / 1e6,
+        head_params=sum(p.numel() for p in model.head.parameters()) / 1e6,
+        predict_ms=predict_ms,
+        train_ms=train_ms,
+    )

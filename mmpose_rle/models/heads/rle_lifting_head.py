@@ -1,0 +1,273 @@
+r"""RLE for 3-D pose lifting: a head for MMPose's ``PoseLifter``.
+
+The head replaces MMPose's ``TemporalRegressionHead`` (VideoPose3D / SimpleBaseline3D on
+a ``TCN`` backbone). From the backbone's last feature map ``x`` (``(B, C, 1)``: one output
+frame per input sequence, single-frame or temporal) two ``1×1`` convolutions give, per
+joint ``k`` and coordinate ``c ∈ {x, y, z}``::
+
+    μ̂_kc = (W_μ x + b_μ)_kc              conv:        C → K·3  (MMPose's layer and layout)
+    σ̂_kc = sigmoid((W_σ x + b_σ)_kc)     conv_sigma:  C → K·3
+
+**Units.** The codec's ``lifting_target_label`` is the root-relative position in metres
+(``VideoPoseLifting``; MMPose's Human3.6M annotations are in metres: its
+``preprocess_h36m.py`` divides the millimetre ground truth by 1000) or normalised,
+``(X − root − target_mean) / target_std`` (``ImagePoseLifting``). As 2-D RLE works in
+units of the crop (errors of a few hundredths, far below the bound 1 of ``σ̂ = sigmoid``),
+the head works in units of a cube of ``cube_mm`` (2 m, about a body's extent)::
+
+    μ̂ = label / label_scale,   label_scale = cube_mm / (unit_to_mm · mean(target_std))
+                                 (= cube_mm / unit_to_mm without target_std)
+
+In metres or standard deviations, ``σ̂ ≤ 1`` would sit at its bound while the errors are
+large (early training, outliers) and its gradient would vanish.
+
+**Loss.** :class:`~mmpose_rle.models.losses.RLELoss` with a 3-D flow (``RealNVP(dim=3)``)
+on ``(μ̂, σ̂)`` — every design, ``Q`` and formulation; the default is the loss's
+(residual design, Laplace ``Q``, MMPose's formulation). Two 3-D facts about the
+formulations (measured on the quick-start data, ``docs/lifting.md``):
+
+* ``'mmpose'`` and ``'official'`` count ``log G_φ`` once per coordinate and, in the
+  residual design, ``log σ̂`` twice: moving scale from the flow to ``σ̂`` (``σ̂ → kσ̂``, the
+  flow narrowed by ``1/k``) changes their log terms by ``(2D − D²) log k`` — nothing at
+  ``D = 2``, ``−3 log k`` at ``D = 3`` (``tests/models/losses/test_rle_loss_3d.py``) — so
+  in 3-D training pushes ``σ̂`` up (mean ``σ̂`` 0.95 cube mid-training, 0.8 at the end).
+  In metres (and PyTorch's initialisation) ``σ̂`` sat at its bound (0.98); in the 2 m
+  cube it stays below it, and the predicted RMS (``σ̂ · s``) comes out calibrated.
+* ``'exact'`` (each term once, divided by the normaliser ``Z_φ``) has no such drift, but
+  its quasi-Monte Carlo ``Z_φ`` (4096 nodes of ``Q``) misses a flow that narrows between
+  the nodes, and 3-D training found that (NLL falling while MPJPE doubled): not
+  recommended here.
+
+**Prediction.** ``μ̂ · label_scale`` (or the point prediction of the ``'basic'`` design) is
+decoded through the codec, adding the root, exactly as MMPose's lifting head does, so
+MMPose's ``MPJPE`` metric (``mpjpe``, ``p-mpjpe``, ``n-mpjpe``) runs unchanged; and
+``keypoint_sigmas`` is the predictive RMS error of every coordinate in millimetres::
+
+    keypoint_sigmas_kc = rms_kc · label_scale · target_std_kc · unit_to_mm
+
+(``target_std = 1`` without one; ``rms = σ̂ · s`` of the loss's design, through the head's
+``sigma_calibration``, see :class:`~mmpose_rle.models.heads.BaseRLEHead`). A root removed
+by the codec (``remove_root=True``) is put back by the decoder from the sample's
+``target_root``; its σ is 0.
+"""
+
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from mmpose.evaluation.functional import keypoint_mpjpe
+from mmpose.utils.tensor_utils import to_numpy
+from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList, Predictions
+from torch import Tensor, nn
+
+from mmpose_rle.registry import MODELS
+
+from ..losses.sanitize import mask_non_finite_labels
+from .base_rle_head import BaseRLEHead
+
+__all__ = ['RLELiftingHead']
+
+_FLOW_3D = dict(type='mmpose_rle.RealNVP', dim=3)
+
+
+def _with_3d_flow(loss: ConfigType) -> ConfigType:
+    """``loss`` with a 3-D RealNVP when it is an ``RLELoss`` that names no flow."""
+    loss = dict(loss)
+    if str(loss.get('type', '')).split('.')[-1] == 'RLELoss':
+        loss.setdefault('flow', dict(_FLOW_3D))
+    return loss
+
+
+@MODELS.register_module()
+class RLELiftingHead(BaseRLEHead):
+    """RLE lifting head (module docstring), a drop-in for ``TemporalRegressionHead``.
+
+    Args:
+        in_channels (int): Feature channels ``C`` of the backbone (``TCN``'s
+            ``stem_channels``).
+        num_joints (int): Joints ``K`` predicted (16 when the codec removes the root).
+        loss (dict): Loss config; an ``RLELoss`` without a ``flow`` gets
+            ``RealNVP(dim=3)``. Default: ``mmpose_rle.RLELoss`` (``'residual'`` design,
+            Laplace ``Q``, ``'mmpose'`` formulation) with target weights.
+        decoder (dict, optional): The lifting codec (``ImagePoseLifting`` or
+            ``VideoPoseLifting``), as in MMPose's configs.
+        sigma_init (float, optional): Initial ``σ̂`` (:class:`BaseRLEHead`). Default: None.
+        unit_to_mm (float): Millimetres per unit of the decoded positions: 1000 for
+            MMPose's Human3.6M (metres). Default: 1000.
+        cube_mm (float): Side of the cube that is the head's unit (module docstring).
+            Default: 2000.
+        init_cfg (dict, optional): Initialisation; by default MMPose's ``RLEHead``'s,
+            ``Normal(std=0.01)`` with zero bias, here on the convolutions, so that training
+            starts at ``μ̂ ≈ 0`` and ``σ̂ ≈ 0.5`` (PyTorch's default initialisation, which
+            MMPose's lifting head keeps, starts at errors above 1 cube and pins ``σ̂`` at
+            its bound).
+
+    Shapes:
+        ``feats[-1]``: ``(B, C, 1)`` (or ``(B, C)``); :meth:`forward`: ``(B, K, 6)``,
+        ``μ̂`` (units of the cube) then the σ logits; predictions: ``keypoints`` ``(1, K', 3)`` and
+        ``keypoint_sigmas`` ``(1, K', 3)`` (mm) per sample, ``K'`` the decoded joints.
+
+    Example:
+        >>> head = RLELiftingHead(in_channels=8, num_joints=4)
+        >>> head((torch.zeros(2, 8, 1), )).shape
+        torch.Size([2, 4, 6])
+    """
+
+    #: Coordinates per joint.
+    coord_dim = 3
+
+    def __init__(
+        self,
+        in_channels: int,
+        num_joints: int,
+        loss: ConfigType = dict(type='mmpose_rle.RLELoss', use_target_weight=True),
+        decoder: OptConfigType = None,
+        sigma_init: Optional[float] = None,
+        unit_to_mm: float = 1000.0,
+        cube_mm: float = 2000.0,
+        init_cfg: OptConfigType = None,
+    ) -> None:
+        if not (unit_to_mm > 0 and cube_mm > 0):
+            raise ValueError(
+                f'RLELiftingHead: unit_to_mm and cube_mm must be positive, got '
+                f'{unit_to_mm!r} and {cube_mm!r}'
+            )
+        super().__init__(
+            num_joints,
+            loss=_with_3d_flow(loss),
+            decoder=decoder,
+            sigma_init=sigma_init,
+            init_cfg=init_cfg,
+        )
+        flow = getattr(self.loss_module, 'flow_model', None)
+        if flow is not None and getattr(flow, 'dim', self.coord_dim) != self.coord_dim:
+            raise ValueError(
+                f'RLELiftingHead: the loss models {flow.dim}-D residuals but lifting '
+                "predicts 3-D joints: use flow=dict(type='mmpose_rle.RealNVP', dim=3)"
+            )
+        self.in_channels = in_channels
+        self.unit_to_mm = unit_to_mm
+        self.cube_mm = cube_mm
+        self.label_scale = cube_mm / float(self.label_mm().mean())
+        self.conv = nn.Conv1d(in_channels, num_joints * 3, 1)
+        self.conv_sigma = nn.Conv1d(in_channels, num_joints * 3, 1)
+
+    @property
+    def default_init_cfg(self) -> list:
+        """``Normal(std=0.01)``, zero bias, on ``Linear`` and ``Conv1d`` layers."""
+        return [dict(type='Normal', layer=['Linear', 'Conv1d'], std=0.01, bias=0)]
+
+    def forward(self, feats: Tuple[Tensor]) -> Tensor:
+        """Raw outputs ``(B, K, 6)``: ``μ̂`` and the σ logits, from ``feats[-1]``."""
+        x = feats[-1]
+        if x.dim() == 2:
+            x = x[..., None]
+        if x.dim() != 3 or x.shape[-1] != 1:
+            raise ValueError(
+                f'RLELiftingHead: expected features (B, C, 1) (one output frame per '
+                f"sequence), got {tuple(x.shape)}; make the backbone's receptive field "
+                'equal to the sequence length (e.g. TCN kernel_sizes=(3, 3, 3) for 27 frames)'
+            )
+        mu = self.conv(x).reshape(-1, self.num_joints, 3)
+        sigma = self.conv_sigma(x).reshape(-1, self.num_joints, 3)
+        return self.full_precision(torch.cat([mu, sigma], dim=-1))
+
+    def sigma_bias(self) -> Tensor:
+        """``conv_sigma.bias`` as ``(K, 3)``."""
+        return self.conv_sigma.bias.view(self.num_joints, 3)
+
+    def label_mm(self) -> np.ndarray:
+        """``(K, 3)`` millimetres per unit of ``lifting_target_label``:
+        ``target_std · unit_to_mm`` (``target_std = 1`` when the codec has none)."""
+        std = getattr(self.decoder, 'target_std', None)
+        scale = np.ones((self.num_joints, 3)) if std is None else np.asarray(std, float)
+        if scale.size != self.num_joints * 3:
+            raise ValueError(
+                f'RLELiftingHead: the codec has target_std for {scale.size // 3} joints but '
+                f'the head predicts num_joints={self.num_joints}'
+            )
+        return scale.reshape(self.num_joints, 3) * self.unit_to_mm
+
+    def sigma_scale_mm(self) -> np.ndarray:
+        """``(K, 3)`` millimetres per unit of ``μ̂`` and of the RMS: ``label_scale ·
+        label_mm()`` (module docstring)."""
+        return self.label_scale * self.label_mm()
+
+    def predict(
+        self, feats: Tuple[Tensor], batch_data_samples: OptSampleList, test_cfg: ConfigType = {}
+    ) -> Predictions:
+        """Decode the positions through the codec (as MMPose's lifting head) and add
+        ``keypoint_sigmas``, the predictive RMS error per coordinate in millimetres."""
+        if test_cfg.get('flip_test', False):
+            raise ValueError(
+                "RLELiftingHead does not support flip_test (MMPose's lifting heads do not "
+                'either): set model.test_cfg.flip_test=False'
+            )
+        outputs = self.predict_outputs(feats)
+        metainfo = batch_data_samples[0].metainfo
+        if metainfo.get('target_root', None) is not None:
+            roots = [torch.as_tensor(d.metainfo['target_root']) for d in batch_data_samples]
+            target_root = torch.stack(roots).to(outputs.coords)
+        else:
+            target_root = outputs.coords.new_empty((len(batch_data_samples), 0))
+        preds = self.decode((outputs.coords * self.label_scale, target_root))
+        sigmas = to_numpy(outputs.rms).astype(np.float64) * self.sigma_scale_mm()
+        root_index = getattr(self.decoder, 'root_index', [0])
+        for pred, sigma in zip(preds, sigmas.astype(np.float32)):
+            if pred.keypoints.shape[-2] == self.num_joints + 1:  # the codec put the root back
+                sigma = np.insert(sigma, root_index[0], 0.0, axis=0)
+            pred.keypoint_sigmas = sigma[None]
+        return preds
+
+    def loss(
+        self, inputs: Tuple[Tensor], batch_data_samples: OptSampleList, train_cfg: ConfigType = {}
+    ) -> dict:
+        """Loss and training logs.
+
+        Returns:
+            dict: ``loss_pose3d`` (the RLE loss of ``μ̂`` against ``label / label_scale``, a
+            negative log-density; MMPose's lifting head logs its loss under this name),
+            ``mpjpe`` (in label units, as MMPose's head), ``nll`` and ``sigma_mean`` (σ̂ in
+            units of the cube; see :class:`BaseRLEHead`).
+        """
+        labels, weights = self.labels_and_weights(batch_data_samples)
+        outputs = self.forward(inputs)
+        losses = self.rle_losses(outputs, labels / self.label_scale, weights)
+        visible = to_numpy(weights) > 0
+        pred = to_numpy(outputs[..., :3]) * self.label_scale
+        mpjpe = (
+            keypoint_mpjpe(pred=pred, gt=to_numpy(labels), mask=visible) if visible.any() else 0.0
+        )
+        return dict(
+            loss_pose3d=losses['loss_kpt'],
+            mpjpe=torch.tensor(mpjpe, device=labels.device),
+            nll=losses['nll'],
+            sigma_mean=losses['sigma_mean'],
+        )
+
+    def labels_and_weights(self, batch_data_samples: Sequence) -> Tuple[Tensor, Tensor]:
+        """``(N, K, 3)`` ``lifting_target_label`` and ``(N, K)`` ``lifting_target_weight``
+        of a batch, checked and with non-finite labels masked (a warning names them)."""
+        labels = torch.cat([d.gt_instance_labels.lifting_target_label for d in batch_data_samples])
+        weights = torch.cat(
+            [d.gt_instance_labels.lifting_target_weight for d in batch_data_samples]
+        )
+        if labels.dim() != 3 or labels.shape[1:] != (self.num_joints, 3):
+            raise ValueError(
+                f'RLELiftingHead: lifting_target_label has shape {tuple(labels.shape)} but the '
+                f'head predicts (N, num_joints={self.num_joints}, 3); check num_joints and the '
+                "codec's remove_root"
+            )
+        weights = weights.reshape(labels.shape[:2]).to(labels)
+
+        def names() -> list:  # one per instance; built only when a label is masked
+            return [
+                str(d.metainfo.get('target_img_path', [i])[0])
+                for i, d in enumerate(batch_data_samples)
+                for _ in range(len(d.gt_instance_labels.lifting_target_label))
+            ]
+
+        labels, weights, _ = mask_non_finite_labels(
+            labels, weights, names, owner=type(self).__name__
+        )
+        return labels, weights
