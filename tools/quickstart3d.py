@@ -78,11 +78,19 @@ def main() -> None:
             f'{r[f"{name}_within_2sigma"]:6.3f} {r[f"{name}_sigma_error_spearman"]:12.3f}'
         )
 
-    # fit the head's σ map on all of the validation split, in the head's units
+    # fit the head's σ map on all of the validation split, in the head's units; the root
+    # the codec pins to the origin (σ 0, error 0) is left out
     head = runner.model.head
     scale = head.sigma_scale_mm()
-    normalised = dict(predictions, errors=predictions['errors'] / scale)
-    normalised['sigmas'] = predictions['sigmas'] / np.where(scale > 0, scale, 1)
+    visible = predictions['visible'].copy()
+    if head.fixed_root() is not None:
+        visible[:, head.fixed_root()] = False
+    normalised = dict(
+        predictions,
+        errors=predictions['errors'] / scale,
+        sigmas=predictions['sigmas'] / scale,
+        visible=visible,
+    )
     calibrate_head(head, normalised, kind='temperature')
     path = osp.join(args.work_dir, 'rle', 'calibrated.pth')
     save_checkpoint(dict(state_dict=runner.model.state_dict()), path)

@@ -160,10 +160,15 @@ def make_test_runner(config: str, checkpoint: str, data_root: str, work_dir: str
 
 
 def evaluate_lifting(
-    runner: Runner, family: str = 'laplace'
+    runner: Runner, family: Optional[str] = None
 ) -> Tuple[Dict[str, float], Dict[str, np.ndarray]]:
     """Test with the config's evaluators and, when the head predicts σ, add
     :func:`sigma_report`'s metrics.
+
+    Args:
+        runner (Runner): From :func:`make_test_runner`.
+        family (str, optional): Error model of the σ metrics; the loss's ``q_distribution``
+            when None.
 
     Returns:
         tuple: the metrics — ``mpjpe``, ``p_mpjpe``, ``n_mpjpe`` (mm, MMPose's metric)
@@ -180,6 +185,8 @@ def evaluate_lifting(
     predictions = collect_lifting_predictions(runner.model, runner.test_dataloader)
     if 'sigmas' in predictions:
         root = getattr(runner.model.head.decoder, 'root_index', [0])[0]
+        loss = runner.model.head.loss_module
+        family = family or getattr(loss, 'q_distribution', 'laplace')
         report = sigma_report(predictions, family=family, root_index=root)
         for name in ('raw', 'heldout'):
             result.update({f'{name}_{k}': report[name][k] for k in _SIGMA_KEYS})

@@ -24,7 +24,10 @@ def check_head_against_metainfo(head, metainfo: dict, split: str) -> None:
     num_keypoints = metainfo.get('num_keypoints')
     if num_joints is None or num_keypoints is None:
         return
-    removes_root = bool(getattr(getattr(head, 'decoder', None), 'remove_root', False))
+    decoder = getattr(head, 'decoder', None)
+    removes_root = bool(getattr(decoder, 'remove_root', False)) and (
+        len(getattr(decoder, 'root_index', [0])) == 1  # MMPose removes only a single root
+    )
     expected = num_keypoints - 1 if removes_root else num_keypoints
     if num_joints != expected:
         root = ' (the codec removes the root)' if removes_root else ''

@@ -49,6 +49,14 @@ MMPose's ``MPJPE`` metric (``mpjpe``, ``p-mpjpe``, ``n-mpjpe``) runs unchanged; 
 ``sigma_calibration``, see :class:`~mmpose_rle.models.heads.BaseRLEHead`). A root removed
 by the codec (``remove_root=True``) is put back by the decoder from the sample's
 ``target_root``; its σ is 0.
+
+**A root the codec keeps** (``VideoPoseLifting`` with ``zero_center=True``, the default, or
+``ImagePoseLifting`` without ``remove_root`` and without ``target_mean``) has the label 0
+in every sample: there is nothing to learn, and the RLE loss would reward shrinking its
+σ̂ without bound (the ``log σ̂`` term), so the root's σ̂ would dominate the loss and the
+logs. Its weight in the loss is 0 (:meth:`RLELiftingHead.fixed_root`), its label-space
+prediction is that 0 (the codec's decoding then adds ``target_root`` as for every joint)
+and its σ is 0 (MMPose's MSE head learns the same value approximately).
 """
 
 from typing import Optional, Sequence, Tuple
@@ -193,6 +201,25 @@ class RLELiftingHead(BaseRLEHead):
         label_mm()`` (module docstring)."""
         return self.label_scale * self.label_mm()
 
+    def fixed_root(self) -> Optional[int]:
+        """Index of the predicted joint that the codec pins to the origin, or None.
+
+        A codec that centres every pose on one root joint and keeps it (``zero_center``
+        true, ``remove_root`` false, one ``root_index``, no ``target_mean``) gives that
+        joint the label 0 in every sample (module docstring).
+        """
+        decoder = self.decoder
+        root_index = list(getattr(decoder, 'root_index', []) or [])
+        if (
+            decoder is None
+            or len(root_index) != 1
+            or getattr(decoder, 'remove_root', False)
+            or not getattr(decoder, 'zero_center', True)
+            or getattr(decoder, 'target_mean', None) is not None
+        ):
+            return None
+        return int(root_index[0])
+
     def predict(
         self, feats: Tuple[Tensor], batch_data_samples: OptSampleList, test_cfg: ConfigType = {}
     ) -> Predictions:
@@ -210,12 +237,18 @@ class RLELiftingHead(BaseRLEHead):
             target_root = torch.stack(roots).to(outputs.coords)
         else:
             target_root = outputs.coords.new_empty((len(batch_data_samples), 0))
-        preds = self.decode((outputs.coords * self.label_scale, target_root))
+        fixed = self.fixed_root()
+        coords = outputs.coords * self.label_scale
+        if fixed is not None:  # the codec's label of the root: 0 by construction
+            coords[..., fixed, :] = 0.0
+        preds = self.decode((coords, target_root))
         sigmas = to_numpy(outputs.rms).astype(np.float64) * self.sigma_scale_mm()
         root_index = getattr(self.decoder, 'root_index', [0])
         for pred, sigma in zip(preds, sigmas.astype(np.float32)):
             if pred.keypoints.shape[-2] == self.num_joints + 1:  # the codec put the root back
                 sigma = np.insert(sigma, root_index[0], 0.0, axis=0)
+            if fixed is not None:
+                sigma[fixed] = 0.0
             pred.keypoint_sigmas = sigma[None]
         return preds
 
@@ -227,14 +260,20 @@ class RLELiftingHead(BaseRLEHead):
         Returns:
             dict: ``loss_pose3d`` (the RLE loss of ``μ̂`` against ``label / label_scale``, a
             negative log-density; MMPose's lifting head logs its loss under this name),
-            ``mpjpe`` (in label units, as MMPose's head), ``nll`` and ``sigma_mean`` (σ̂ in
-            units of the cube; see :class:`BaseRLEHead`).
+            ``mpjpe`` (of the point prediction of the loss's design, in label units, over
+            the joints with weight: as MMPose's head but without a fixed root), ``nll`` and
+            ``sigma_mean`` (σ̂ in units of the cube; see :class:`BaseRLEHead`).
         """
         labels, weights = self.labels_and_weights(batch_data_samples)
         outputs = self.forward(inputs)
         losses = self.rle_losses(outputs, labels / self.label_scale, weights)
         visible = to_numpy(weights) > 0
-        pred = to_numpy(outputs[..., :3]) * self.label_scale
+        predictive = getattr(self.loss_module, 'predictive', None)
+        with torch.no_grad():
+            point = outputs[..., :3]
+            if predictive is not None:
+                point = predictive(point, outputs[..., 3:].sigmoid())[0]
+        pred = to_numpy(point) * self.label_scale
         mpjpe = (
             keypoint_mpjpe(pred=pred, gt=to_numpy(labels), mask=visible) if visible.any() else 0.0
         )
@@ -247,7 +286,8 @@ class RLELiftingHead(BaseRLEHead):
 
     def labels_and_weights(self, batch_data_samples: Sequence) -> Tuple[Tensor, Tensor]:
         """``(N, K, 3)`` ``lifting_target_label`` and ``(N, K)`` ``lifting_target_weight``
-        of a batch, checked and with non-finite labels masked (a warning names them)."""
+        of a batch, checked, with non-finite labels masked (a warning names them) and the
+        weight of a :meth:`fixed_root` set to 0."""
         labels = torch.cat([d.gt_instance_labels.lifting_target_label for d in batch_data_samples])
         weights = torch.cat(
             [d.gt_instance_labels.lifting_target_weight for d in batch_data_samples]
@@ -270,4 +310,8 @@ class RLELiftingHead(BaseRLEHead):
         labels, weights, _ = mask_non_finite_labels(
             labels, weights, names, owner=type(self).__name__
         )
+        fixed = self.fixed_root()
+        if fixed is not None:
+            weights = weights.clone()
+            weights[:, fixed] = 0
         return labels, weights

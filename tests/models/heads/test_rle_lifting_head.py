@@ -89,12 +89,19 @@ def test_decode_equals_mmposes_head_and_codec(codec):
         reference = theirs.predict(x, batch)
         mu = ours(x)[..., :3].numpy() * ours.label_scale
     codec_obj = KEYPOINT_CODECS.build(codec)
+    # the video codec keeps the root with the label 0: ours predicts exactly that
+    rest = slice(1, None) if codec is VIDEO_CODEC else slice(None)
     for i, (pred, ref) in enumerate(zip(preds, reference)):
-        np.testing.assert_allclose(pred.keypoints, ref.keypoints, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(
+            pred.keypoints[:, rest], ref.keypoints[:, rest], rtol=1e-5, atol=1e-5
+        )
         root = batch[i].metainfo['target_root'][None]
         expected, _ = codec_obj.decode(mu[i : i + 1], root)
-        np.testing.assert_allclose(pred.keypoints, expected, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(pred.keypoints[:, rest], expected[:, rest], rtol=1e-5, atol=1e-5)
         assert pred.keypoint_sigmas.shape == pred.keypoints.shape
+        if codec is VIDEO_CODEC:  # decoded as every joint: label + target_root
+            np.testing.assert_allclose(pred.keypoints[:, 0], root.reshape(1, 3), rtol=1e-6)
+            assert (pred.keypoint_sigmas[:, 0] == 0).all()
 
 
 @pytest.mark.parametrize('codec', [IMAGE_CODEC, VIDEO_CODEC], ids=['image', 'video'])
@@ -109,9 +116,11 @@ def test_keypoint_sigmas_are_millimetres(codec):
     expected = rms.numpy() * head.label_scale * std * 1000.0
     for pred, exp in zip(preds, expected):
         sigmas = pred.keypoint_sigmas[0]
-        if codec is IMAGE_CODEC:  # the root, put back by the codec, is known exactly
-            assert (sigmas[0] == 0).all()
+        assert (sigmas[0] == 0).all()  # the root is known exactly (put back or pinned)
+        if codec is IMAGE_CODEC:
             sigmas = sigmas[1:]
+        else:
+            sigmas, exp = sigmas[1:], exp[1:]
         np.testing.assert_allclose(sigmas, exp, rtol=1e-5)
 
 
@@ -134,6 +143,7 @@ def test_basic_design_decodes_the_flows_point_prediction():
         pushed = head.loss_module.flow_model(mu.reshape(-1, 3))[0].reshape(mu.shape)
         preds = head.predict(x, batch)
     expected = pushed[0].numpy() * 2.0 + batch[0].metainfo['target_root']
+    expected[0] = batch[0].metainfo['target_root']  # the root's label is 0 (pinned)
     np.testing.assert_allclose(preds[0].keypoints[0], expected, rtol=1e-5, atol=1e-5)
 
 
@@ -207,3 +217,25 @@ def test_bad_inputs_raise_clear_errors():
         head.loss(feats(2), samples(2, joints=K + 1))
     with pytest.raises(ValueError, match='flip_test'):
         head.predict(feats(2), samples(2), test_cfg=dict(flip_test=True))
+
+
+def test_a_root_pinned_by_the_codec_is_left_out_of_the_loss():
+    """VideoPoseLifting keeps the root with the label 0 in every sample: its outputs must
+    not change the loss (else its σ̂ would shrink without bound), the others' must."""
+    head = make_head(VIDEO_CODEC).train()
+    assert head.fixed_root() == 0 and make_head(IMAGE_CODEC).fixed_root() is None
+    batch = samples(3)
+    labels, weights = head.labels_and_weights(batch)
+    given = torch.cat([d.gt_instance_labels.lifting_target_weight for d in batch])
+    assert (weights[:, 0] == 0).all() and torch.equal(weights[:, 1:], given[:, 1:])
+    x = feats()
+    with torch.no_grad():
+        out = head(x)
+    bumped = out.clone()
+    bumped[:, 0] += torch.tensor([0.3, -0.2, 0.1, -4.0, 3.0, 2.0])  # root μ̂ and σ logits
+    base = head.rle_losses(out, labels / head.label_scale, weights)['loss_kpt']
+    root = head.rle_losses(bumped, labels / head.label_scale, weights)['loss_kpt']
+    assert torch.equal(base, root)
+    bumped[:, 1:, 0] += 0.3
+    other = head.rle_losses(bumped, labels / head.label_scale, weights)['loss_kpt']
+    assert not torch.equal(base, other)

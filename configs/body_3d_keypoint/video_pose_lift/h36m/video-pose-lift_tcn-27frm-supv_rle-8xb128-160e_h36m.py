@@ -1,8 +1,8 @@
 # MMPose's 27-frame VideoPose3D config (TCN with 3x3x3 strided temporal kernels, supervised,
 # ground-truth 2-D input, Human3.6M) with only the head swapped: MMPose's
 # TemporalRegressionHead + MPJPELoss becomes RLE (mmpose_rle.RLELiftingHead + RLELoss with
-# a 3-D RealNVP). The codec (VideoPoseLifting) keeps the targets root-relative in metres,
-# so sigma-hat is in metres and keypoint_sigmas = RMS x 1000 (mm).
+# a 3-D RealNVP). The codec (VideoPoseLifting) keeps the targets root-relative in metres;
+# the head works in units of a 2 m cube (cube_mm) and reports keypoint_sigmas in mm.
 #
 # Reference figures (not reproduced here: we have no Human3.6M):
 #   MMPose's, for its base config (MPJPE-loss head): MPJPE 40.0 mm, P-MPJPE 30.1 mm.
