@@ -6,7 +6,9 @@
 # MMPOSE_RLE_LIFTING_ROOT to the data root to train it with mmpose_rle.cli.train.
 # Changed from MMPose's config for a CPU: the 2-D input is the data set's own (noisy, with
 # gross outliers: keypoint_2d_src='gt' reads it), a narrower TCN (256 channels), 15 epochs,
-# lr 1e-3, batch 64, and MPJPE, P-MPJPE and N-MPJPE as metrics.
+# lr 1e-3, batch 64, MPJPE, P-MPJPE and N-MPJPE as metrics, and MSELoss in place of this
+# base config's MPJPELoss (MSE is the loss of MMPose's SimpleBaseline3D config,
+# image-pose-lift_tcn_8xb64-200e_h36m.py, the RLE paper's two-stage baseline).
 _base_ = [
     'mmpose::body_3d_keypoint/video_pose_lift/h36m/video-pose-lift_tcn-1frm-supv-cpn-ft_8xb128-160e_h36m.py'
 ]

@@ -1,6 +1,7 @@
 # Quick start, temporal 3-D lifting baseline: MMPose's 27-frame VideoPose3D config (TCN with
 # strided 3x3x3 temporal kernels, VideoPoseLifting codec) on the procedural skeletons, with
-# MMPose's TemporalRegressionHead and MSELoss. Changed from MMPose's config for a CPU as in
+# MMPose's TemporalRegressionHead with MSELoss (the loss of MMPose's SimpleBaseline3D config;
+# this base config uses MPJPELoss). Changed from MMPose's config for a CPU as in
 # tcn-1frm_mse_synthetic3d.py (256 channels, 15 epochs, batch 64, three MPJPE modes).
 _base_ = [
     'mmpose::body_3d_keypoint/video_pose_lift/h36m/video-pose-lift_tcn-27frm-supv_8xb128-160e_h36m.py'

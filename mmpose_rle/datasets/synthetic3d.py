@@ -105,9 +105,10 @@ BONES = (
     (0.0, -0.25, 0.0),
 )
 #: Limits (radians) of (flexion, abduction, twist) of the rotation at each joint, which
-#: moves the joint's child bones: flexion > 0 swings a limb forward (a knee bends its shin
-#: backward), abduction > 0 moves it away from the body's mid-plane, twist turns it about
-#: the parent's vertical axis.
+#: moves the joint's child bones: flexion is a rotation about the body's left axis, so it
+#: swings a hanging limb forward (and a knee's shin backward) but leans an upward bone
+#: (spine, thorax, neck) backward; abduction > 0 moves a limb away from the body's
+#: mid-plane; twist turns it about the parent's vertical axis.
 ANGLE_LIMITS: Dict[int, Tuple[Tuple[float, float], ...]] = {
     1: ((-0.5, 1.8), (-0.2, 0.6), (-0.3, 0.3)),  # right hip
     2: ((0.0, 2.2), (0.0, 0.0), (0.0, 0.0)),  # right knee

@@ -88,11 +88,19 @@ class DenseRLEHead(IntegralRLEHead):
             self.spread_weight = nn.Parameter(torch.zeros(num_joints, 2))
 
     def init_weights(self) -> None:
-        """``init_cfg``, ``sigma_init``, then the final conv from ``heatmap_init_std``."""
+        """``init_cfg``, ``sigma_init``, then the final conv from ``heatmap_init_std``
+        (not when the head's ``init_cfg`` loads pretrained weights)."""
         first_time = not self.is_init
         super().init_weights()
         final = self.simplebaseline_head.final_layer
-        if first_time and self.heatmap_init_std is not None and isinstance(final, nn.Conv2d):
+        cfgs = self.init_cfg if isinstance(self.init_cfg, list) else [self.init_cfg]
+        pretrained = any(c and c.get('type') == 'Pretrained' for c in cfgs)
+        if (
+            first_time
+            and not pretrained
+            and self.heatmap_init_std is not None
+            and isinstance(final, nn.Conv2d)
+        ):
             with torch.no_grad():
                 std = self.heatmap_init_std / math.sqrt(final.in_channels)
                 final.weight.normal_(0, std)

@@ -19,24 +19,27 @@ the head works in units of a cube of ``cube_mm`` (2 m, about a body's extent)::
                                  (= cube_mm / unit_to_mm without target_std)
 
 In metres or standard deviations, ``σ̂ ≤ 1`` would sit at its bound while the errors are
-large (early training, outliers) and its gradient would vanish.
+large (early training, outliers) and its gradient would vanish. (With ``target_std`` the
+unit is a box, not a cube: coordinate ``kc`` spans ``cube_mm · std_kc / mean(std)``.)
 
 **Loss.** :class:`~mmpose_rle.models.losses.RLELoss` with a 3-D flow (``RealNVP(dim=3)``)
 on ``(μ̂, σ̂)`` — every design, ``Q`` and formulation; the default is the loss's
 (residual design, Laplace ``Q``, MMPose's formulation). Two 3-D facts about the
-formulations (measured on the quick-start data, ``docs/lifting.md``):
+formulations:
 
 * ``'mmpose'`` and ``'official'`` count ``log G_φ`` once per coordinate and, in the
   residual design, ``log σ̂`` twice: moving scale from the flow to ``σ̂`` (``σ̂ → kσ̂``, the
   flow narrowed by ``1/k``) changes their log terms by ``(2D − D²) log k`` — nothing at
-  ``D = 2``, ``−3 log k`` at ``D = 3`` (``tests/models/losses/test_rle_loss_3d.py``) — so
-  in 3-D training pushes ``σ̂`` up (mean ``σ̂`` 0.95 cube mid-training, 0.8 at the end).
-  In metres (and PyTorch's initialisation) ``σ̂`` sat at its bound (0.98); in the 2 m
-  cube it stays below it, and the predicted RMS (``σ̂ · s``) comes out calibrated.
+  ``D = 2``, ``−3 log k`` at ``D = 3`` (``tests/models/losses/test_rle_loss_3d.py``). In
+  3-D the split of scale between ``σ̂`` and the flow is therefore not fixed by the data,
+  and training drifts ``σ̂`` up (the cube only slows the drift; in metres it reached its
+  bound). The reported RMS is ``σ̂ · s`` with the flow's own spread ``s``, so it follows
+  the split; the benchmark measures its coverage (``docs/lifting.md``), and the σ
+  calibration corrects what is left.
 * ``'exact'`` (each term once, divided by the normaliser ``Z_φ``) has no such drift, but
-  its quasi-Monte Carlo ``Z_φ`` (4096 nodes of ``Q``) misses a flow that narrows between
-  the nodes, and 3-D training found that (NLL falling while MPJPE doubled): not
-  recommended here.
+  its quasi-Monte Carlo ``Z_φ`` (4096 nodes of ``Q``) can miss a flow that narrows
+  between the nodes, which 3-D training can exploit (``docs/lifting.md``, known
+  limitations): not recommended here.
 
 **Prediction.** ``μ̂ · label_scale`` (or the point prediction of the ``'basic'`` design) is
 decoded through the codec, adding the root, exactly as MMPose's lifting head does, so

@@ -120,6 +120,20 @@ def test_a_simplebaseline_checkpoint_fills_the_map_branch():
         )
 
 
+def test_a_pretrained_init_cfg_keeps_the_loaded_final_conv(tmp_path):
+    """``init_cfg=Pretrained`` loads a heatmap checkpoint; the non-flat re-initialisation of
+    the final conv must not overwrite it."""
+    heatmap = HeatmapHead(in_channels=C, out_channels=K, **SMALL)
+    randomise_(heatmap, std=0.3)
+    path = tmp_path / 'heatmap.pth'
+    torch.save(dict(state_dict=heatmap.state_dict()), path)
+    head = make_head(init_cfg=dict(type='Pretrained', checkpoint=str(path)))
+    with torch.no_grad():
+        torch.testing.assert_close(
+            head.heatmap_logits(feats())[0], heatmap.forward(feats()), rtol=0, atol=0
+        )
+
+
 def test_a_few_steps_lower_both_losses_on_the_synthetic_data(tiny_figures, monkeypatch):
     """The quick-start model with the dense head, on a fixed batch of procedural figures."""
     monkeypatch.setenv('MMPOSE_RLE_DATA_ROOT', str(tiny_figures))
