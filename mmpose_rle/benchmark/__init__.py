@@ -2,6 +2,7 @@
 
 from .accuracy import (
     evaluate_checkpoint,
+    mark_divergence,
     median_iter_time,
     train_and_evaluate,
     train_variant,
@@ -15,6 +16,7 @@ from .variants import DEFAULT_VARIANTS, VARIANTS, make_variant
 
 __all__ = [
     'evaluate_checkpoint',
+    'mark_divergence',
     'median_iter_time',
     'train_variant',
     'train_and_evaluate',

@@ -142,6 +142,25 @@ def evaluate_checkpoint(
     return metrics
 
 
+def mark_divergence(run: Dict[str, object]) -> Dict[str, object]:
+    """Mark a run whose predictions are not finite (``EPE`` NaN) as ``failed``.
+
+    A model that diverged to NaN still "evaluates": PCK counts its keypoints as misses, but
+    MMPose's COCO evaluation scores NaN keypoints as perfect matches (AP 1.0). The run's
+    ``coco/…`` metrics are set to NaN and ``failed`` says why, so that no table shows a
+    diverged model with a perfect AP.
+    """
+    epe = run.get('EPE')
+    if isinstance(epe, (int, float, np.number)) and not np.isfinite(epe):
+        for key in [k for k in run if 'coco/' in k]:
+            run[key] = float('nan')
+        run.setdefault(
+            'failed',
+            'diverged: the predicted keypoints are not finite (EPE NaN); COCO AP set to NaN',
+        )
+    return run
+
+
 def train_and_evaluate(
     cfg: Config,
     work_dir: str,
@@ -156,7 +175,8 @@ def train_and_evaluate(
     Returns:
         dict: the test metrics, ``train_time``, ``iter_time`` (when logged) and ``curve``;
         or ``failed`` (the stage and the error) with what was measured before it. A run whose
-        training diverges to NaN without an error is reported with its NaN metrics.
+        training diverges to NaN without an error is reported with its NaN metrics and
+        marked ``failed`` (:func:`mark_divergence`).
     """
     try:
         trained = train_variant(cfg, work_dir, seed, epochs, reuse=reuse, val_interval=val_interval)
@@ -170,4 +190,4 @@ def train_and_evaluate(
         run.update(evaluate_checkpoint(cfg, trained['checkpoint'], work_dir))
     except (RuntimeError, ValueError, FloatingPointError) as err:
         run['failed'] = f'evaluation: {type(err).__name__}: {err}'
-    return run
+    return mark_divergence(run)
