@@ -271,11 +271,10 @@ class RLELiftingHead(BaseRLEHead):
         outputs = self.forward(inputs)
         losses = self.rle_losses(outputs, labels / self.label_scale, weights)
         visible = to_numpy(weights) > 0
-        predictive = getattr(self.loss_module, 'predictive', None)
-        with torch.no_grad():
-            point = outputs[..., :3]
-            if predictive is not None:
-                point = predictive(point, outputs[..., 3:].sigmoid())[0]
+        point = outputs[..., :3].detach()
+        if getattr(self.loss_module, 'design', None) == 'basic':  # f_φ(μ̂); else μ̂ itself
+            with torch.no_grad():
+                point = self.loss_module.predictive(point, outputs[..., 3:].sigmoid())[0]
         pred = to_numpy(point) * self.label_scale
         mpjpe = (
             keypoint_mpjpe(pred=pred, gt=to_numpy(labels), mask=visible) if visible.any() else 0.0
