@@ -95,11 +95,10 @@ def size_and_speed(args) -> dict:
         dataset = DATASETS.build(cfg.val_dataloader.dataset)
         model = MODELS.build(cfg.model)
         model.init_weights()
-        out[head] = dict(
-            lifting_size_and_speed(model, pseudo_collate([dataset[i] for i in range(256)])),
-            train_ms=lifting_size_and_speed(model, pseudo_collate([dataset[i] for i in range(64)]))[
-                'train_ms'
-            ],
+        out[head] = lifting_size_and_speed(
+            model,
+            predict_batch=pseudo_collate([dataset[i] for i in range(256)]),
+            train_batch=pseudo_collate([dataset[i] for i in range(64)]),
         )
     return out
 

@@ -195,19 +195,26 @@ def evaluate_lifting(
 
 
 def lifting_size_and_speed(
-    model: torch.nn.Module, batch: dict, repeats: int = 7
+    model: torch.nn.Module, predict_batch: dict, train_batch: dict, repeats: int = 7
 ) -> Dict[str, Optional[float]]:
-    """Parameters and CPU speed of a lifting model on one preprocessed ``batch``.
+    """Parameters and CPU speed of a lifting model.
+
+    Args:
+        model (nn.Module): The lifting model.
+        predict_batch (dict): A collated batch timed through ``test_step``.
+        train_batch (dict): A collated batch timed through a training step.
+        repeats (int): Timings per measurement (their median is reported).
 
     Returns:
         dict: ``params`` and ``head_params`` (millions), ``predict_ms`` (``test_step``:
-        backbone, head, decoding; per batch) and ``train_ms`` (loss forward and backward
-        of the whole model; per batch), medians of ``repeats`` timings.
+        backbone, head, decoding; per ``predict_batch``) and ``train_ms`` (loss forward
+        and backward of the whole model; per ``train_batch``), medians of ``repeats``
+        timings.
     """
     model.eval()
-    predict_ms = 1e3 * median_time(lambda: model.test_step(batch), repeats=repeats)
+    predict_ms = 1e3 * median_time(lambda: model.test_step(predict_batch), repeats=repeats)
     model.train()
-    data = model.data_preprocessor(batch, True)
+    data = model.data_preprocessor(train_batch, True)
 
     def step() -> None:
         losses = model(**data, mode='loss')
