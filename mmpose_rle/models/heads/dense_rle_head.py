@@ -53,6 +53,9 @@ class DenseRLEHead(IntegralRLEHead):
             the soft-argmax learning as slowly as without.
         target_sigma (float): Standard deviation of the dense target in heatmap cells.
             Default: 2.0 (MMPose's ``MSRAHeatmap`` default).
+        target_mean_matched (bool): Centre each dense target so that its mean is the
+            label also where the map's border cuts it
+            (:class:`~mmpose_rle.models.losses.HeatmapKLLoss`). Default: True.
         sigma_from_spread (bool): Add ``a ⊙ log std(P)`` to the σ logits. Default: False.
         heatmap_init_std (float, optional): Standard deviation of the final ``1×1`` conv's
             initial weights in units of ``1/√C_f`` (``C_f`` its input channels): 1 gives
@@ -70,6 +73,7 @@ class DenseRLEHead(IntegralRLEHead):
         in_featuremap_size: Union[int, Sequence[int], None] = None,
         dense_weight: float = 100.0,
         target_sigma: float = 2.0,
+        target_mean_matched: bool = True,
         sigma_from_spread: bool = False,
         heatmap_init_std: Optional[float] = 1.0,
         init_cfg: OptConfigType = None,
@@ -82,7 +86,9 @@ class DenseRLEHead(IntegralRLEHead):
             init_cfg=init_cfg,
             **kwargs,
         )
-        self.dense_loss_module = HeatmapKLLoss(target_sigma=target_sigma, loss_weight=dense_weight)
+        self.dense_loss_module = HeatmapKLLoss(
+            target_sigma=target_sigma, loss_weight=dense_weight, match_mean=target_mean_matched
+        )
         self.sigma_from_spread = sigma_from_spread
         self.heatmap_init_std = heatmap_init_std
         if sigma_from_spread:
@@ -128,5 +134,5 @@ class DenseRLEHead(IntegralRLEHead):
         logits, features = self.heatmap_logits(inputs)
         outputs, log_p = self.readout(logits, inputs, features)
         losses = self.rle_losses(outputs, labels, weights)
-        losses['loss_dense'] = self.dense_loss_module(log_p, labels, weights, self.grid_offset)
+        losses['loss_dense'] = self.dense_loss_module(log_p, labels, self.grids(log_p), weights)
         return losses

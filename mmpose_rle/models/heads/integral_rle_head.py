@@ -20,17 +20,15 @@ Maths, for the last backbone feature map ``F`` of shape ``(B, C, h, w)``:
 * the expected coordinates (soft-argmax), normalised to ``[0, 1]`` of the input as
   :class:`mmpose.codecs.RegressionLabel` normalises the labels (``x / input_w``)::
 
-      μ̂_x,k = Σ_ij P_k,ij · (j + o) / W,      μ̂_y,k = Σ_ij P_k,ij · (i + o) / H
+      μ̂_x,k = Σ_ij P_k,ij · g_x(j),      μ̂_y,k = Σ_ij P_k,ij · g_y(i)
 
-  with ``o = grid_offset``: ``0.5`` (default) puts each heatmap cell's value at the
-  cell's centre, so the cells tile ``[0, 1]``, a uniform heatmap gives ``0.5`` and the
-  grid is symmetric under ``x → 1 − x``; ``0.0`` is MMPose's
-  ``IntegralRegressionHead`` grid (and the convention of its ``MSRAHeatmap`` codec,
-  heatmap pixel ``j`` ↔ input pixel ``j·stride``), the one to use when starting from a
-  heatmap checkpoint. (In MMPose's pixel-centre convention, which the flip test's
-  ``shift_coords`` follows, the exact cell centre is ``(j + 0.5)/W − 0.5/input_w``; the
-  constant offsets are learned by the network.) Either way ``μ̂`` lies in
-  ``[o/W, (W − 1 + o)/W]``: a convex combination of the grid;
+  with ``g`` the cell centres in MMPose's pixel-centre convention (``grid_offset='pixel'``,
+  default): ``g(j) = (j + ½)/W − ½/w_in`` for an input ``w_in`` pixels wide
+  (:func:`~mmpose_rle.models.utils.pixel_grid`), so mirrored maps decode to exactly
+  mirrored coordinates and the flip test is self-consistent; a float ``o`` gives
+  ``g(j) = (j + o)/W`` (``0.0``: MMPose's ``IntegralRegressionHead`` grid, the one of its
+  ``MSRAHeatmap`` codec, for starting from a heatmap checkpoint). ``μ̂`` lies between the
+  outermost cell centres: a convex combination of the grid;
 * the σ logits: ``GAP(S) → Linear → K·2`` with ``S`` the backbone features ``F``
   (``sigma_source='backbone'``, default) or the features that enter the final ``1×1``
   conv (``'heatmap_features'``); ``σ̂ = sigmoid(logit)`` as in :class:`RLEHead`.
@@ -48,7 +46,7 @@ from torch import Tensor, nn
 
 from mmpose_rle.registry import MODELS
 
-from ..utils import cell_grid, soft_argmax, spatial_log_softmax
+from ..utils import cell_grid, pixel_grid, soft_argmax, spatial_log_softmax
 from .base_rle_head import BaseRLEHead
 
 __all__ = ['IntegralRLEHead', 'SIGMA_SOURCES']
@@ -94,8 +92,11 @@ class IntegralRLEHead(BaseRLEHead):
             stays a Gaussian at the same place (its width over ``√γ``), while the mass
             spread over the background, which pulls the expectation toward the map's
             centre, shrinks exponentially. Default: 1.0 (``P`` itself).
-        grid_offset (float): ``o`` in the soft-argmax grid ``(j + o) / W``. Default:
-            0.5 (cell centres); 0.0 is MMPose's ``IntegralRegressionHead`` grid.
+        grid_offset (float | str): ``'pixel'`` for the pixel-centre grid (needs the input
+            size: ``input_size`` or the decoder's), or ``o`` of the grid ``(j + o) / W``.
+            Default: ``'pixel'``.
+        input_size (sequence[int], optional): ``(w, h)`` of the model input, for the
+            pixel-centre grid. Default: None (the decoder's ``input_size``).
         deconv_out_channels (sequence[int], optional): Output channels of the stride-2
             deconvolutions; ``None`` or empty for none. Default: ``(256, 256, 256)``.
         deconv_kernel_sizes (sequence[int], optional): Their kernel sizes (2, 3 or 4).
@@ -130,7 +131,8 @@ class IntegralRLEHead(BaseRLEHead):
         in_featuremap_size: Union[int, Sequence[int], None] = None,
         beta: float = 1.0,
         sharpen: float = 1.0,
-        grid_offset: float = 0.5,
+        grid_offset: Union[float, str] = 'pixel',
+        input_size: Optional[Sequence[int]] = None,
         deconv_out_channels: OptIntSeq = (256, 256, 256),
         deconv_kernel_sizes: OptIntSeq = (4, 4, 4),
         conv_out_channels: OptIntSeq = None,
@@ -169,7 +171,10 @@ class IntegralRLEHead(BaseRLEHead):
             raise ValueError(f'IntegralRLEHead: sharpen must be >= 1, got {sharpen!r}')
         self.beta = float(beta)
         self.sharpen = float(sharpen)
-        self.grid_offset = float(grid_offset)
+        if input_size is None and self.decoder is not None:
+            input_size = getattr(self.decoder, 'input_size', None)
+        self.grid_offset = grid_offset if grid_offset == 'pixel' else float(grid_offset)
+        self.input_size = None if input_size is None else tuple(float(v) for v in input_size)
         self.sigma_source = sigma_source
 
         # SimpleBaseline deconvs + convs + 1x1 conv, built by MMPose (its loss has no
@@ -237,10 +242,16 @@ class IntegralRLEHead(BaseRLEHead):
     def grids(self, logits: Tensor) -> Tuple[Tensor, Tensor]:
         """The soft-argmax grids ``(W,)`` and ``(H,)`` of heatmaps shaped like ``logits``."""
         height, width = logits.shape[-2:]
-        return (
-            cell_grid(width, self.grid_offset).to(logits.device),
-            cell_grid(height, self.grid_offset).to(logits.device),
-        )
+        if self.grid_offset == 'pixel':
+            if self.input_size is None:
+                raise ValueError(
+                    f"{type(self).__name__}: grid_offset='pixel' needs the input size: give "
+                    'input_size=(w, h) or a decoder with input_size (RegressionLabel)'
+                )
+            gx, gy = pixel_grid(width, self.input_size[0]), pixel_grid(height, self.input_size[1])
+        else:
+            gx, gy = cell_grid(width, self.grid_offset), cell_grid(height, self.grid_offset)
+        return gx.to(logits.device), gy.to(logits.device)
 
     def sigma_bias(self) -> Tensor:
         """``fc_sigma.bias`` as ``(K, 2)``."""

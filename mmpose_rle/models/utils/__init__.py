@@ -1,6 +1,16 @@
 """Building blocks shared by the heads."""
 
+from .lifting_units import CUBE_INIT_CFG, cube_label_scale, lifting_label_mm
 from .sigma_calibration import SigmaCalibration
-from .soft_argmax import cell_grid, soft_argmax, spatial_log_softmax
+from .soft_argmax import cell_grid, pixel_grid, soft_argmax, spatial_log_softmax
 
-__all__ = ['SigmaCalibration', 'cell_grid', 'soft_argmax', 'spatial_log_softmax']
+__all__ = [
+    'SigmaCalibration',
+    'cell_grid',
+    'pixel_grid',
+    'soft_argmax',
+    'spatial_log_softmax',
+    'CUBE_INIT_CFG',
+    'cube_label_scale',
+    'lifting_label_mm',
+]

@@ -5,9 +5,17 @@ For heatmap logits ``Z`` of shape ``(B, K, H, W)`` and a temperature ``β``::
     log P_k = log_softmax(β Z_k) over the H·W cells      (stable: no log(0), no overflow)
     μ̂_x,k  = Σ_ij P_k,ij · g_x(j),   μ̂_y,k = Σ_ij P_k,ij · g_y(i)
 
-with the cell grid ``g(j) = (j + o) / W`` (:func:`cell_grid`): ``o = 0.5`` puts each cell's
-value at its centre, so the cells tile ``[0, 1]`` and the grid is symmetric under
-``x → 1 − x``; ``o = 0`` is MMPose's ``IntegralRegressionHead`` grid.
+with a grid ``g`` of cell positions in normalised input coordinates (``x / w`` for an input
+``w`` pixels wide, as MMPose's ``RegressionLabel``):
+
+* :func:`pixel_grid` — MMPose's pixel-centre convention (pixel ``p`` covers
+  ``[p − ½, p + ½]``; the flip test's mirror is ``x' = w − 1 − x``): cell ``j`` of stride
+  ``t = w / W`` covers input pixels ``[j t − ½, (j + 1) t − ½]``, so its centre is
+  ``(j + ½) t − ½`` pixels, ``g(j) = (j + ½)/W − ½/w``. Mirrored maps then decode to exactly
+  mirrored coordinates, ``g(W − 1 − j) = 1 − 1/w − g(j)``.
+* :func:`cell_grid` — ``g(j) = (j + o) / W``: ``o = 0.5`` tiles ``[0, 1]`` with the cells
+  (half an input pixel off the convention above), ``o = 0`` is MMPose's
+  ``IntegralRegressionHead`` grid (heatmap pixel ``j`` ↔ input pixel ``j t``).
 
 Example:
     >>> logits = torch.zeros(1, 1, 4, 4)
@@ -18,12 +26,17 @@ Example:
 import torch
 from torch import Tensor
 
-__all__ = ['spatial_log_softmax', 'soft_argmax', 'cell_grid']
+__all__ = ['spatial_log_softmax', 'soft_argmax', 'cell_grid', 'pixel_grid']
 
 
 def cell_grid(size: int, offset: float = 0.5) -> Tensor:
     """``(size,)`` normalised cell positions ``(j + offset) / size``."""
     return (torch.arange(size, dtype=torch.float32) + offset) / size
+
+
+def pixel_grid(size: int, input_size: float) -> Tensor:
+    """``(size,)`` cell centres ``(j + ½)/size − ½/input_size`` (pixel-centre convention)."""
+    return (torch.arange(size, dtype=torch.float32) + 0.5) / size - 0.5 / float(input_size)
 
 
 def spatial_log_softmax(logits: Tensor, beta: float = 1.0) -> Tensor:

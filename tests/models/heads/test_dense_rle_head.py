@@ -60,7 +60,7 @@ def test_dense_term_equals_the_kl_of_the_heads_own_maps():
     data = samples()
     labels, weights = head.labels_and_weights(data)
     log_p = head.get_heatmaps(feats()).log()
-    expected = head.dense_loss_module(log_p, labels, weights, head.grid_offset)
+    expected = head.dense_loss_module(log_p, labels, head.grids(log_p), weights)
     torch.testing.assert_close(head.loss(feats(), data)['loss_dense'], expected)
 
 

@@ -55,9 +55,17 @@ def samples(batch_size=3, num_keypoints=K):
     )['data_samples']
 
 
-def soft_argmax_reference(logits: np.ndarray, beta: float, offset: float) -> np.ndarray:
-    """Plain loops over (b, k): softmax over all H·W positions, expected cell centre."""
+def soft_argmax_reference(logits: np.ndarray, beta: float, offset) -> np.ndarray:
+    """Plain loops over (b, k): softmax over all H·W positions, expected cell centre
+    (``offset='pixel'``: the centre of cell j in input pixels is (j + ½)·stride − ½)."""
     B, N, H, W = logits.shape
+    if offset == 'pixel':
+        sx, sy = INPUT[0] / W, INPUT[1] / H
+        gx = [((j + 0.5) * sx - 0.5) / INPUT[0] for j in range(W)]
+        gy = [((i + 0.5) * sy - 0.5) / INPUT[1] for i in range(H)]
+    else:
+        gx = [(j + offset) / W for j in range(W)]
+        gy = [(i + offset) / H for i in range(H)]
     out = np.zeros((B, N, 2))
     for b in range(B):
         for k in range(N):
@@ -66,8 +74,8 @@ def soft_argmax_reference(logits: np.ndarray, beta: float, offset: float) -> np.
             p /= p.sum()
             for i in range(H):
                 for j in range(W):
-                    out[b, k, 0] += p[i, j] * (j + offset) / W
-                    out[b, k, 1] += p[i, j] * (i + offset) / H
+                    out[b, k, 0] += p[i, j] * gx[j]
+                    out[b, k, 1] += p[i, j] * gy[i]
     return out
 
 
@@ -121,19 +129,17 @@ def test_peaked_heatmap_gives_the_pixel_centre(offset):
 
 
 def test_uniform_heatmap_gives_the_centre():
-    head = _identity_head()
-    with torch.no_grad():
-        coords = head.forward((torch.full((2, K, 5, 7), 3.0),))[..., :2]
-    torch.testing.assert_close(coords, torch.full((2, K, 2), 0.5), rtol=0, atol=1e-6)
-    # MMPose's grid j / W is biased towards the origin by half a cell
-    mm = _identity_head(grid_offset=0.0)
-    with torch.no_grad():
-        coords = mm.forward((torch.full((2, K, 5, 7), 3.0),))[..., :2]
-    torch.testing.assert_close(coords[..., 0], torch.full((2, K), 0.5 - 0.5 / 7))
-    torch.testing.assert_close(coords[..., 1], torch.full((2, K), 0.5 - 0.5 / 5))
+    """The centre of a w-pixel input in MMPose's pixel-centre convention is (w − 1)/2;
+    with grid_offset=0.5 it is w/2."""
+    for offset, centre_px in (('pixel', (np.array(INPUT) - 1) / 2), (0.5, np.array(INPUT) / 2)):
+        head = _identity_head(grid_offset=offset)
+        with torch.no_grad():
+            coords = head.forward((torch.full((2, K, 5, 7), 3.0),))[..., :2]
+        expected = torch.tensor(centre_px / np.array(INPUT), dtype=torch.float32)
+        torch.testing.assert_close(coords, expected.expand(2, K, 2), rtol=0, atol=1e-6)
 
 
-@pytest.mark.parametrize('beta,offset', [(1.0, 0.5), (2.5, 0.5), (0.3, 0.0)])
+@pytest.mark.parametrize('beta,offset', [(1.0, 'pixel'), (2.5, 0.5), (0.3, 0.0)])
 def test_soft_argmax_equals_an_independent_computation(beta, offset):
     head = make_head(beta=beta, grid_offset=offset)
     x = feats()
@@ -153,7 +159,9 @@ def test_beta_sharpens_towards_the_argmax():
         coords = head.forward((logits,))[..., :2]
     flat = logits.flatten(2).argmax(-1)
     i, j = flat // 7, flat % 7
-    expected = torch.stack([(j + 0.5) / 7, (i + 0.5) / 5], dim=-1)
+    # the centre of the argmax cell in MMPose's pixel-centre convention
+    half_pixel = 0.5 / torch.tensor(INPUT, dtype=torch.float32)
+    expected = torch.stack([(j + 0.5) / 7, (i + 0.5) / 5], dim=-1) - half_pixel
     torch.testing.assert_close(coords, expected, rtol=0, atol=5e-3)
 
 
@@ -256,6 +264,24 @@ def test_flip_test_equals_the_manual_average(shift):
             pred.keypoint_sigmas[0], (sigma[b] * rms).numpy() * np.array(INPUT), rtol=1e-5
         )
         assert np.abs(pred.keypoints - without[b].keypoints).max() > 1e-2  # flip matters
+
+
+def test_flip_test_of_exactly_mirrored_maps_is_the_single_view():
+    """Maps that are exact mirrors (features as heatmap logits, flipped and with left and
+    right swapped) give the same keypoints with and without the flip test: the pixel grid
+    agrees with MMPose's mirror x' = w − 1 − x."""
+    head = make_head(
+        in_channels=K, in_featuremap_size=None, deconv_out_channels=None, final_layer=None
+    )
+    data = samples()
+    flip = data[0].metainfo['flip_indices']
+    x = feats(channels=K, size=(12, 16))[0]
+    x_flip = x.flip(-1)[:, np.argsort(flip)]  # channel flip[k] of the mirror is keypoint k
+    with torch.no_grad():
+        both = head.predict([(x,), (x_flip,)], data, dict(flip_test=True, shift_coords=True))
+        single = head.predict((x,), data, dict(flip_test=False))
+    for pred, ref in zip(both, single):
+        assert np.abs(pred.keypoints - ref.keypoints).max() < 1e-4
 
 
 # --------------------------------------------------------------------------------- loss

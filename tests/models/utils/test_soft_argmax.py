@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from mmpose_rle.models.utils import cell_grid, soft_argmax, spatial_log_softmax
+from mmpose_rle.models.utils import cell_grid, pixel_grid, soft_argmax, spatial_log_softmax
 
 
 def test_soft_argmax_equals_a_loop_over_cells():
@@ -31,3 +31,22 @@ def test_log_softmax_is_finite_at_extreme_logits():
     torch.testing.assert_close(
         soft_argmax(probs, cell_grid(4), cell_grid(4)), torch.tensor([[[2.5 / 4, 1.5 / 4]]])
     )
+
+
+def test_pixel_grid_puts_cells_at_their_centre_in_input_pixels():
+    """Cell j of stride t covers input pixels [j t − ½, (j + 1) t − ½]: centre (j + ½) t − ½."""
+    for size, input_size in ((32, 128), (12, 48), (7, 7)):
+        stride = input_size / size
+        expected = [((j + 0.5) * stride - 0.5) / input_size for j in range(size)]
+        np.testing.assert_allclose(pixel_grid(size, input_size).numpy(), expected, atol=1e-7)
+
+
+def test_mirrored_maps_decode_to_the_mirrored_coordinate():
+    """MMPose's mirror x' = w − 1 − x (flip test with shift_coords): exact on the pixel grid."""
+    gen = torch.Generator().manual_seed(1)
+    w, h = 128, 96
+    probs = spatial_log_softmax(torch.randn(3, 4, 24, 32, generator=gen) * 4).exp()
+    grids = pixel_grid(32, w), pixel_grid(24, h)
+    x = soft_argmax(probs, *grids)[..., 0].double() * w
+    x_mirrored = soft_argmax(probs.flip(-1), *grids)[..., 0].double() * w
+    assert (x_mirrored - (w - 1 - x)).abs().max() < 1e-4
