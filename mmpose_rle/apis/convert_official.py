@@ -48,6 +48,8 @@ from typing import Dict, Mapping, Optional, Tuple, Union
 import torch
 from torch import Tensor, nn
 
+from mmpose_rle.models.utils.sigma_calibration import SigmaCalibration
+
 __all__ = [
     'OFFICIAL_MEAN',
     'COORD_SHIFT',
@@ -223,8 +225,8 @@ def convert_official_state_dict(state_dict: Mapping[str, Tensor]) -> 'OrderedDic
     out[FLOW_PREFIX + 'loc'] = torch.zeros(dim, dtype=dtype)
     out[FLOW_PREFIX + 'cov'] = torch.eye(dim, dtype=dtype)
     num_joints = state_dict['fc_coord.linear.weight'].shape[0] // 2
-    out['head.sigma_calibration.log_scale'] = torch.zeros(num_joints, 2, dtype=dtype)
-    out['head.sigma_calibration.power'] = torch.ones(num_joints, 2, dtype=dtype)
+    for name, value in SigmaCalibration(num_joints, 2).state_dict().items():  # every mode's
+        out['head.sigma_calibration.' + name] = value.to(dtype)  # identity map
     return out
 
 

@@ -3,7 +3,9 @@
 MMPose's :func:`mmpose.apis.inference_topdown` runs the model; this module adds the
 RLE uncertainty: :class:`~mmpose_rle.models.RLEHead` reports ``keypoint_sigmas`` in
 pixels of the model input, and :func:`sigmas_in_image` maps them to the image through
-the crop's scale (``σ_img = σ_input / input_size · input_scale``).
+the crop's scale (``σ_img = σ_input / input_size · input_scale``). The model predicts as its
+``test_cfg`` says, and its σ goes through the calibration map of that mode (flip test or
+one view) when the checkpoint holds one.
 """
 
 from dataclasses import dataclass

@@ -16,10 +16,12 @@ batch axis is dynamic. The normalisation is kept as ``Sub``/``Div`` nodes in fro
 backbone rather than folded into the first convolution, because the convolution pads with
 zeros *after* normalisation. The flow is not part of the graph (RLE does not run it at test
 time), except in the ``'basic'`` design, whose prediction is ``f_φ(μ̂)`` and whose RMS is the
-flow's unscented transform. Flip test is not in the graph either. The metadata hold
-``input_size``, ``input_channel_order``, the keypoint names, ``residual_rms`` (``s`` of
-``RLELoss.residual_rms``: ``rms = σ̂ · s · size`` outside the basic design, before calibration)
-and ``sigma_calibration`` (``identity``, or the fitted map as JSON; ``rms`` includes it).
+flow's unscented transform. Flip test is not in the graph either, so ``rms`` goes through the
+head's **single-view** σ map (the flip-test map calibrates the average of two views). The
+metadata hold ``input_size``, ``input_channel_order``, the keypoint names, ``residual_rms``
+(``s`` of ``RLELoss.residual_rms``: ``rms = σ̂ · s · size`` outside the basic design, before
+calibration) and ``sigma_calibration`` (``identity``, or the single-view map as JSON with
+``mode``, ``log_scale`` and ``power``; ``rms`` includes it).
 
 :func:`verify_onnx` runs the file with ONNX Runtime and compares it with the PyTorch model
 run the MMPose way (``PoseDataPreprocessor`` → ``extract_feat`` → head →
@@ -203,12 +205,11 @@ def _metadata(graph: RLEInferenceGraph) -> Dict[str, str]:
         with torch.no_grad():
             meta['residual_rms'] = ','.join(f'{v:.6g}' for v in loss.residual_rms().tolist())
     calibration = graph.model.head.sigma_calibration
+    log_scale, power = calibration.map('single')  # the graph predicts one view
     meta['sigma_calibration'] = (
         'identity'
-        if calibration.is_identity
-        else json.dumps(
-            dict(log_scale=calibration.log_scale.tolist(), power=calibration.power.tolist())
-        )
+        if calibration.identity_in('single')
+        else json.dumps(dict(mode='single', log_scale=log_scale.tolist(), power=power.tolist()))
     )
     names = (getattr(graph.model, 'dataset_meta', None) or {}).get('keypoint_id2name')
     if names:

@@ -1,7 +1,8 @@
-"""σ calibration: fit a monotone map of the predicted σ on held-out errors."""
+"""σ calibration: fit a monotone map of the predicted σ on held-out errors, one per
+inference mode (one view, flip test)."""
 
 from .calibrate import calibrate_head, calibrate_model, format_report
-from .collect import collect_predictions
+from .collect import collect_predictions, flip_test_as, inference_modes
 from .fit import MAPS, SHARES, apply_calibration, cross_fit, fit_calibration
 
 __all__ = [
@@ -11,6 +12,8 @@ __all__ = [
     'apply_calibration',
     'cross_fit',
     'collect_predictions',
+    'flip_test_as',
+    'inference_modes',
     'calibrate_head',
     'calibrate_model',
     'format_report',

@@ -1,6 +1,12 @@
-"""Calibrate the σ of an RLE head: fit, report on held-out data, set the head's map."""
+"""Calibrate the σ of an RLE head: fit, report on held-out data, set the head's maps.
 
-from typing import Dict, Optional
+The head keeps a map per inference mode (:class:`~mmpose_rle.models.utils.SigmaCalibration`):
+one view (``'single'``: ``predict_outputs``, the ONNX graph, ``predict`` without flip test)
+and the flip test (``'flip'``). :func:`calibrate_model` runs the model in each mode it can
+predict in and fits each mode's map on the predictions of that mode.
+"""
+
+from typing import Callable, Dict, Optional, Sequence
 
 import numpy as np
 import torch
@@ -8,7 +14,7 @@ from torch import nn
 
 from mmpose_rle.evaluation import uncertainty_metrics
 
-from .collect import collect_predictions
+from .collect import collect_predictions, inference_modes
 from .fit import cross_fit, fit_calibration
 
 __all__ = ['calibrate_head', 'calibrate_model', 'format_report']
@@ -22,22 +28,26 @@ def calibrate_head(
     family: Optional[str] = None,
     folds: int = 5,
     seed: int = 0,
+    mode: str = 'single',
 ) -> dict:
     """Fit the map on all ``predictions`` (uncalibrated, see :func:`collect_predictions`)
-    and set it in ``head.sigma_calibration``.
+    and set it as the map of ``mode`` in ``head.sigma_calibration``.
 
     Args:
         head (nn.Module): A head of the RLE family.
-        predictions (dict): ``errors``, ``sigmas``, ``visible``, ``groups``.
+        predictions (dict): ``errors``, ``sigmas``, ``visible``, ``groups``, predicted in
+            ``mode``.
         kind, share: See :func:`~mmpose_rle.calibration.fit_calibration`.
         family (str, optional): Error model; the loss's ``q_distribution`` when None.
         folds (int): Folds (by image) of the cross-fitted, held-out report.
         seed (int): Seed of the fold assignment.
+        mode (str): The inference mode the predictions were made in, ``'single'`` or
+            ``'flip'``. Default: ``'single'``.
 
     Returns:
-        dict: The settings, the fitted ``log_scale`` and ``power`` (lists), and the
-        uncertainty metrics of the visible keypoints ``before`` calibration and
-        ``heldout`` (calibrated by maps fitted on the other folds).
+        dict: The settings (``mode`` included), the fitted ``log_scale`` and ``power``
+        (lists), and the uncertainty metrics of the visible keypoints ``before``
+        calibration and ``heldout`` (calibrated by maps fitted on the other folds).
     """
     if 'sigmas' not in predictions:
         raise ValueError('the model predicts no keypoint_sigmas: nothing to calibrate')
@@ -46,8 +56,9 @@ def calibrate_head(
     v, groups = predictions['visible'], predictions['groups']
     held = cross_fit(e, s, v, folds, seed, groups, family=family, kind=kind, share=share)
     log_scale, power = fit_calibration(e, s, v, family=family, kind=kind, share=share)
-    head.sigma_calibration.set_(torch.from_numpy(log_scale), torch.from_numpy(power))
+    head.sigma_calibration.set_(torch.from_numpy(log_scale), torch.from_numpy(power), mode=mode)
     return dict(
+        mode=mode,
         kind=kind,
         share=share,
         family=family,
@@ -60,22 +71,53 @@ def calibrate_head(
     )
 
 
-def calibrate_model(model: nn.Module, dataloader, **kwargs) -> dict:
-    """Reset ``model.head``'s calibration, collect its predictions on ``dataloader`` and
-    :func:`calibrate_head` (keyword arguments are passed on)."""
+def calibrate_model(
+    model: nn.Module,
+    dataloader,
+    modes: Optional[Sequence[str]] = None,
+    gather: Optional[Callable[[dict], dict]] = None,
+    **kwargs,
+) -> Dict[str, dict]:
+    """Reset ``model.head``'s calibration, then, for each inference mode, collect the
+    model's predictions on ``dataloader`` in that mode and :func:`calibrate_head` the
+    mode's map (keyword arguments are passed on).
+
+    Args:
+        model (nn.Module): A pose model with a head of the RLE family.
+        dataloader: Data with ground truth (the validation split).
+        modes (Sequence[str], optional): Modes to fit; None: every mode the model can
+            predict the data in (:func:`~mmpose_rle.calibration.inference_modes`: the flip
+            test too for 2-D heads on data with ``flip_indices``). A mode not fitted keeps
+            the identity.
+        gather (callable, optional): Combines the predictions of the processes of a
+            distributed run (the calibration hook passes one); None uses them as they are.
+
+    Returns:
+        dict: ``{mode: report}``, the report of :func:`calibrate_head` of each mode.
+    """
     head = model.head
-    head.sigma_calibration.set_(torch.zeros_like(head.sigma_calibration.log_scale))
-    return calibrate_head(head, collect_predictions(model, dataloader), **kwargs)
+    head.sigma_calibration.reset_()
+    reports = {}
+    for mode in inference_modes(model, dataloader) if modes is None else modes:
+        predictions = collect_predictions(model, dataloader, mode=mode)
+        if gather is not None:
+            predictions = gather(predictions)
+        reports[mode] = calibrate_head(head, predictions, mode=mode, **kwargs)
+    return reports
 
 
 def format_report(report: dict) -> str:
-    """A small table of the held-out metrics before and after calibration."""
+    """A small table of the held-out metrics before and after calibration, for one
+    report of :func:`calibrate_head` or the ``{mode: report}`` of :func:`calibrate_model`."""
+    if 'before' not in report:
+        return '\n\n'.join(format_report(r) for r in report.values())
     keys = ['within_1sigma', 'within_2sigma', 'within_3sigma', 'ece', 'nll', 'ause']
     nominal = ' / '.join(f'{report["before"][f"nominal_{k}sigma"]:.3f}' for k in (1, 2, 3))
+    mode = {'single': ', single view', 'flip': ', flip test'}.get(report.get('mode'), '')
     lines = [
-        f'σ calibration ({report["kind"]}, share={report["share"]}, {report["family"]} errors, '
-        f'{report["instances"]} instances, {report["folds"]}-fold held-out; nominal coverage '
-        f'{nominal})',
+        f'σ calibration{mode} ({report["kind"]}, share={report["share"]}, '
+        f'{report["family"]} errors, {report["instances"]} instances, {report["folds"]}-fold '
+        f'held-out; nominal coverage {nominal})',
         '| | ' + ' | '.join(keys) + ' |',
         '|---' * (len(keys) + 1) + '|',
     ]

@@ -1,12 +1,15 @@
 """Calibrate the σ of a checkpoint: ``python -m mmpose_rle.cli.calibrate CONFIG CHECKPOINT``.
 
-Runs the model over the config's validation split, fits the σ map of the head (see
-:mod:`mmpose_rle.calibration`), prints the held-out (cross-fitted) uncertainty metrics
-before and after, and writes a **new** checkpoint — ``<checkpoint>_calibrated.pth`` unless
-``--out`` says otherwise; an existing file is not overwritten without ``--force`` — that
-holds the map in ``head.sigma_calibration.*`` and the report in
-``meta['sigma_calibration']``. ``predict``, ``keypoint_sigmas``, the demo, the inference
-API and the ONNX export of that checkpoint use the calibrated σ.
+Runs the model over the config's validation split in each inference mode — one view, and
+the flip test when the head and the data set allow it (whatever the config's ``test_cfg``
+says) — fits the head's σ map of each mode (see :mod:`mmpose_rle.calibration`), prints the
+held-out (cross-fitted) uncertainty metrics before and after, and writes a **new**
+checkpoint — ``<checkpoint>_calibrated.pth`` unless ``--out`` says otherwise; an existing
+file is not overwritten without ``--force`` — that holds the maps in
+``head.sigma_calibration.*`` and the reports (``{mode: report}``) in
+``meta['sigma_calibration']``. ``predict`` and ``keypoint_sigmas`` (so the demo and the
+inference API) use the map of the mode they predict in, the ONNX export (no flip test in
+its graph) the single-view map.
 """
 
 import argparse
@@ -60,16 +63,16 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         raise SystemExit(f'{type(model.head).__name__} is not a head of the RLE family')
     loader_cfg = cfg.get(f'{args.split}_dataloader')
     loader = Runner.build_dataloader(loader_cfg)
-    report = calibrate_model(
+    reports = calibrate_model(
         model, loader, kind=args.kind, share=args.share, family=args.family, folds=args.folds
     )
-    print(format_report(report))
+    print(format_report(reports))
     checkpoint = torch.load(args.checkpoint, map_location='cpu', weights_only=True)
     state = checkpoint.get('state_dict', checkpoint)
     for name, value in model.head.sigma_calibration.state_dict().items():
         state[f'head.sigma_calibration.{name}'] = value.clone()
     checkpoint = checkpoint if 'state_dict' in checkpoint else dict(state_dict=state)
-    checkpoint.setdefault('meta', {})['sigma_calibration'] = json.loads(json.dumps(report))
+    checkpoint.setdefault('meta', {})['sigma_calibration'] = json.loads(json.dumps(reports))
     torch.save(checkpoint, out)
     print(f'calibrated checkpoint: {out}')
 

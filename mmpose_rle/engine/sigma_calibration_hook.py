@@ -1,11 +1,12 @@
 """Calibrate σ at the end of training, on the validation split: ``SigmaCalibrationHook``.
 
 Add ``custom_hooks = [dict(type='mmpose_rle.SigmaCalibrationHook')]`` to a config. After the
-last epoch the hook runs the model over the validation loader, fits the head's σ map
-(:func:`mmpose_rle.calibration.calibrate_model`), logs the held-out report and saves the
-model as ``calibrated.pth`` in the work dir (the epoch checkpoints stay as they were). In a
-distributed run every rank collects its share of the validation set; the shares are
-gathered so that every rank fits the same map, and rank 0 saves.
+last epoch the hook runs the model over the validation loader in each inference mode (one
+view, and the flip test when the head and the data allow it), fits the head's σ map of each
+mode (:func:`mmpose_rle.calibration.calibrate_model`), logs the held-out reports and saves
+the model as ``calibrated.pth`` in the work dir (the epoch checkpoints stay as they were). In
+a distributed run every rank collects its share of the validation set; the shares are
+gathered so that every rank fits the same maps, and rank 0 saves.
 """
 
 import json
@@ -15,7 +16,7 @@ from mmengine.dist import all_gather_object, is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from mmpose_rle.calibration import calibrate_head, collect_predictions, format_report
+from mmpose_rle.calibration import calibrate_model, format_report
 from mmpose_rle.registry import HOOKS
 
 __all__ = ['SigmaCalibrationHook']
@@ -43,19 +44,24 @@ class SigmaCalibrationHook(Hook):
     ) -> None:
         self.kind, self.share, self.folds, self.filename = kind, share, folds, filename
 
+    @staticmethod
+    def _gather(predictions: dict) -> dict:
+        """The predictions of every rank, concatenated."""
+        parts = all_gather_object(predictions)
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
     def after_train(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        head = model.head
-        head.sigma_calibration.set_(
-            head.sigma_calibration.log_scale.new_zeros(head.sigma_calibration.log_scale.shape)
+        reports = calibrate_model(
+            model,
+            runner.val_dataloader,
+            gather=self._gather,
+            kind=self.kind,
+            share=self.share,
+            folds=self.folds,
         )
-        parts = all_gather_object(collect_predictions(model, runner.val_dataloader))
-        predictions = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        report = calibrate_head(
-            head, predictions, kind=self.kind, share=self.share, folds=self.folds
-        )
-        runner.logger.info('\n' + format_report(report))
-        runner.message_hub.update_info('sigma_calibration', json.loads(json.dumps(report)))
+        runner.logger.info('\n' + format_report(reports))
+        runner.message_hub.update_info('sigma_calibration', json.loads(json.dumps(reports)))
         if is_main_process():
             runner.save_checkpoint(
                 runner.work_dir, self.filename, save_optimizer=False, save_param_scheduler=False

@@ -1,5 +1,7 @@
 """ONNX export of the RLE inference graph, checked against PyTorch with ONNX Runtime."""
 
+import json
+import math
 import re
 
 import numpy as np
@@ -105,6 +107,28 @@ def test_verify_fails_for_another_model(exported):
         with torch.no_grad():
             fc.bias[0] -= 1e-3
     verify_onnx(model, path)
+
+
+def test_rms_goes_through_the_single_view_map_not_the_flip_tests(tmp_path):
+    """The graph predicts one view: its rms and metadata are the single-view map's."""
+    model = build_model(
+        R50, cfg_options={'model.backbone.depth': 18, 'model.head.in_channels': 512}
+    )
+    randomise_(model.head, std=0.05, seed=5)
+    images = _crops(2, seed=4)
+    raw = reference_outputs(model, images)['rms']  # identity maps
+    calibration = model.head.sigma_calibration
+    calibration.set_(torch.full((17, 2), math.log(2.0)), mode='single')
+    calibration.set_(torch.full((17, 2), math.log(9.0)), torch.full((17, 2), 0.5), mode='flip')
+    path = export_onnx(model, tmp_path / 'calibrated.onnx')
+    got = run_onnx(path, images.numpy())
+    np.testing.assert_allclose(got['rms'], 2 * raw, rtol=1e-4, atol=1e-4)
+    meta = json.loads(
+        {p.key: p.value for p in onnx.load(str(path)).metadata_props}['sigma_calibration']
+    )
+    assert meta['mode'] == 'single'
+    np.testing.assert_allclose(meta['log_scale'], math.log(2.0), rtol=1e-6)
+    np.testing.assert_allclose(meta['power'], 1.0)
 
 
 def test_export_rejects_a_model_without_an_rle_head():

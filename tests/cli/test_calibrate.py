@@ -1,5 +1,6 @@
 """tools/calibrate_sigma.py and the calibration hook: a new checkpoint whose σ is calibrated
-everywhere σ is reported (predict, ONNX), the original left as it was."""
+everywhere σ is reported (predict, ONNX), a map per inference mode, the original left as it
+was."""
 
 import json
 
@@ -37,7 +38,9 @@ def test_the_hook_saves_a_calibrated_checkpoint(trained):
     work, _ = trained
     ckpt = torch.load(work / 'calibrated.pth', map_location='cpu', weights_only=True)
     log_scale = ckpt['state_dict']['head.sigma_calibration.log_scale']
-    assert log_scale.shape == (11, 2) and (log_scale != 0).any()
+    flip = ckpt['state_dict']['head.sigma_calibration.flip_log_scale']
+    assert log_scale.shape == flip.shape == (11, 2) and (log_scale != 0).any()
+    assert not torch.allclose(flip, log_scale)  # fitted on the flip test's predictions
     epoch = torch.load(work / 'epoch_1.pth', map_location='cpu', weights_only=True)
     assert (epoch['state_dict']['head.sigma_calibration.log_scale'] == 0).all()  # untouched
 
@@ -62,13 +65,20 @@ def test_cli_calibrates_into_a_new_checkpoint_used_by_predict_and_onnx(trained, 
     assert 'heldout' in proc.stdout and out.exists() and src.read_bytes() == before
     with pytest.raises(AssertionError, match='exists; pass --force'):  # never overwritten
         run_tool(['tools/calibrate_sigma.py', str(QUICKSTART_CONFIG), str(src)], env=env)
-    meta = torch.load(out, map_location='cpu', weights_only=True)['meta']['sigma_calibration']
-    assert meta['kind'] == 'temperature' and set(meta['heldout']) >= {'ece', 'nll', 'ause'}
+    assert 'single view' in proc.stdout and 'flip test' in proc.stdout
+    reports = torch.load(out, map_location='cpu', weights_only=True)['meta']['sigma_calibration']
+    assert set(reports) == {'single', 'flip'}
+    for mode, report in reports.items():
+        assert report['mode'] == mode and report['kind'] == 'temperature'
+        assert set(report['heldout']) >= {'ece', 'nll', 'ause'}
+    meta = reports['single']
 
     plain = build_model(QUICKSTART_CONFIG, str(src))
     calibrated = build_model(QUICKSTART_CONFIG, str(out))
     scale = calibrated.head.sigma_calibration.log_scale.exp()
     torch.testing.assert_close(scale, torch.tensor(meta['log_scale']).exp().float())
+    flip_scale = calibrated.head.sigma_calibration.map('flip')[0].exp()
+    torch.testing.assert_close(flip_scale, torch.tensor(reports['flip']['log_scale']).exp().float())
     x = (torch.rand(2, 3, 64, 64),)
     with torch.no_grad():
         a = plain.head.predict_outputs(plain.extract_feat(x[0]))
@@ -78,9 +88,9 @@ def test_cli_calibrates_into_a_new_checkpoint_used_by_predict_and_onnx(trained, 
 
     path = export_onnx(calibrated, tmp_path / 'calibrated.onnx')
     props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
-    np.testing.assert_allclose(
-        json.loads(props['sigma_calibration'])['log_scale'], meta['log_scale'], rtol=1e-6
-    )
+    onnx_map = json.loads(props['sigma_calibration'])
+    assert onnx_map['mode'] == 'single'  # the graph has no flip test
+    np.testing.assert_allclose(onnx_map['log_scale'], meta['log_scale'], rtol=1e-6)
     images = torch.rand(2, 3, 64, 64) * 255
     got, ref = run_onnx(path, images.numpy()), reference_outputs(calibrated, images)
     np.testing.assert_allclose(got['rms'], ref['rms'], rtol=1e-4, atol=1e-4)

@@ -18,10 +18,11 @@ the rest, the same way for every head:
   ``keypoint_sigmas``: the predictive RMS error per coordinate in pixels of the model
   input;
 * ``sigma_init`` — the initial ``σ̂``, through the σ-logit biases;
-* ``sigma_calibration`` — a fitted monotone map of the predictive RMS
-  (:class:`~mmpose_rle.models.utils.SigmaCalibration`, identity until
-  ``tools/calibrate_sigma.py`` or the calibration hook fits it), applied in
-  :meth:`predict_outputs` and so everywhere σ is reported;
+* ``sigma_calibration`` — fitted monotone maps of the predictive RMS, one per inference
+  mode (:class:`~mmpose_rle.models.utils.SigmaCalibration`, identity until
+  ``tools/calibrate_sigma.py`` or the calibration hook fits them): the single-view map in
+  :meth:`predict_outputs` (and so in the ONNX graph and in :meth:`predict` without flip
+  test), the flip-test map on the averaged RMS of :meth:`predict` with flip test;
 * loading the pre-1.0 ``loss.*`` layout of MMPose's checkpoints.
 """
 
@@ -42,7 +43,7 @@ from torch import Tensor
 from mmpose_rle.registry import MODELS
 
 from ..losses.sanitize import mask_non_finite_labels
-from ..utils import SigmaCalibration
+from ..utils.sigma_calibration import MODES, SigmaCalibration
 
 __all__ = ['BaseRLEHead', 'RLEOutputs']
 
@@ -125,17 +126,26 @@ class BaseRLEHead(BaseHead):
             with torch.no_grad():
                 self.sigma_bias().fill_(math.log(self.sigma_init / (1 - self.sigma_init)))
 
+    @property
+    def inference_modes(self) -> Tuple[str, ...]:
+        """The inference modes of :meth:`predict`, each with its own σ map: ``'single'``,
+        and ``'flip'`` (the flip test of MMPose's 2-D heads)."""
+        return MODES if self.coord_dim == 2 else ('single',)
+
     @staticmethod
     def full_precision(out: Tensor) -> Tensor:
         """``out`` in float32 when autocast made it float16 or bfloat16."""
         return out.float() if out.dtype in (torch.float16, torch.bfloat16) else out
 
-    def predict_outputs(self, feats: Tuple[Tensor]) -> RLEOutputs:
-        """Point prediction, ``σ̂`` and (calibrated) predictive RMS error from features
-        (no flip).
+    def predict_outputs(self, feats: Tuple[Tensor], calibrated: bool = True) -> RLEOutputs:
+        """Point prediction, ``σ̂`` and predictive RMS error from features (one view, no
+        flip).
 
         Args:
             feats (tuple[Tensor]): The backbone (and neck) features.
+            calibrated (bool): Whether the RMS goes through the single-view σ map (the
+                flip test of :meth:`predict` maps the average of raw RMS instead).
+                Default: True.
 
         Returns:
             RLEOutputs: all ``(B, K, D)``, normalised units.
@@ -145,7 +155,7 @@ class BaseRLEHead(BaseHead):
         mu, sigma = out[..., :dim], out[..., dim:].sigmoid()
         predictive: Optional[Callable] = getattr(self.loss_module, 'predictive', None)
         coords, rms = predictive(mu, sigma) if predictive is not None else (mu, sigma)
-        return RLEOutputs(coords, sigma, self.sigma_calibration(rms))
+        return RLEOutputs(coords, sigma, self.sigma_calibration(rms) if calibrated else rms)
 
     def predict(
         self, feats: Tuple[Tensor], batch_data_samples: OptSampleList, test_cfg: ConfigType = {}
@@ -153,9 +163,10 @@ class BaseRLEHead(BaseHead):
         """Predict keypoints, scores (``1 − mean σ̂``) and ``keypoint_sigmas``.
 
         With ``test_cfg['flip_test']`` the feats are ``[orig, flipped]`` and the outputs of
-        both (``σ̂`` and the RMS included) are averaged after un-flipping, as in MMPose.
-        ``keypoint_sigmas`` (``(1, K, D)`` per instance) is the predictive RMS error of each
-        coordinate in pixels of the model input; map it to the image with
+        both (``σ̂`` and the raw RMS included) are averaged after un-flipping, as in MMPose,
+        and the average RMS goes through the flip-test σ map; without it, through the
+        single-view map. ``keypoint_sigmas`` (``(1, K, D)`` per instance) is the predictive
+        RMS error of each coordinate in pixels of the model input; map it to the image with
         :func:`mmpose_rle.apis.sigmas_in_image`.
         """
         metainfo = batch_data_samples[0].metainfo
@@ -168,14 +179,17 @@ class BaseRLEHead(BaseHead):
                     f'but the head predicts num_joints={self.num_joints} keypoints; check '
                     'the dataset metainfo and the head config'
                 )
-            outputs = torch.cat(self.predict_outputs(feats[0]), dim=-1)
+            outputs = torch.cat(self.predict_outputs(feats[0], calibrated=False), dim=-1)
             flipped = flip_coordinates(
-                torch.cat(self.predict_outputs(feats[1]), dim=-1),
+                torch.cat(self.predict_outputs(feats[1], calibrated=False), dim=-1),
                 flip_indices=flip_indices,
                 shift_coords=test_cfg.get('shift_coords', True),
                 input_size=metainfo['input_size'],
             )
             outputs = (outputs + flipped) * 0.5
+            split = outputs.shape[-1] // 3 * 2  # (coords, σ̂) | RMS
+            rms = self.sigma_calibration(outputs[..., split:], mode='flip')
+            outputs = torch.cat([outputs[..., :split], rms], dim=-1)
         else:
             outputs = torch.cat(self.predict_outputs(feats), dim=-1)
 

@@ -77,19 +77,51 @@ def test_predict_is_predict_outputs_decoded(name):
         )
 
 
+@pytest.mark.parametrize('name', HEADS)
+def test_predict_applies_the_sigma_map_of_its_inference_mode(name):
+    """One view: the single-view map; flip test: the flip map on the average of the raw RMS
+    of both views (the flipped view's keypoints swapped by flip_indices)."""
+    head = HEADS[name]().eval()
+    randomise_(head, std=0.1)
+    x, x_flip = feats_for(head, seed=0), feats_for(head, seed=1)
+    batch = samples()
+    swap = [0, 2, 1, 4, 3]
+    for sample in batch:
+        sample.set_metainfo(dict(flip_indices=swap))
+    with torch.no_grad():
+        raw, raw_flip = head.predict_outputs(x).rms, head.predict_outputs(x_flip).rms
+        head.sigma_calibration.set_(torch.full((K, 2), np.log(2.0)), mode='single')
+        log_a, power = torch.full((K, 2), np.log(7.0)), torch.full((K, 2), 0.6)
+        head.sigma_calibration.set_(log_a, power, mode='flip')
+        single = head.predict(x, batch, test_cfg={})
+        flipped = head.predict([x, x_flip], batch, test_cfg=dict(flip_test=True))
+        torch.testing.assert_close(head.predict_outputs(x).rms, 2 * raw)  # ONNX, inference
+    size = np.array([48, 64])
+    mean = ((raw + raw_flip[:, swap]) / 2).numpy()
+    expected_flip = np.exp(log_a.numpy()) * mean ** power.numpy()
+    for i in range(len(batch)):
+        np.testing.assert_allclose(single[i].keypoint_sigmas[0], 2 * raw[i] * size, rtol=1e-5)
+        np.testing.assert_allclose(
+            flipped[i].keypoint_sigmas[0], expected_flip[i] * size, rtol=1e-5
+        )
+
+
 @pytest.mark.parametrize(
-    'design, q, formulation',
+    'design, q, formulation, q_scale',
     [
-        ('basic', 'laplace', 'mmpose'),
-        ('basic', 'laplace', 'official'),
-        ('basic', 'gaussian', 'exact'),
+        # per coordinate the loss is 2 log σ̂ + |r|/σ̂: minimised at σ̂ = E|r|/2, so b = 2σ̂
+        ('basic', 'laplace', 'mmpose', 2.0),
+        # 2 log σ̂ + |r|/(√2 σ̂): σ̂ = E|r|/(2√2), so b = 2√2 σ̂
+        ('basic', 'laplace', 'official', 2 * 2**0.5),
+        # log σ̂ + r²/(2σ̂²): the Gaussian's own standard deviation
+        ('basic', 'gaussian', 'exact', 1.0),
     ],
 )
 def test_basic_design_rms_matches_monte_carlo_of_the_predictive_distribution(
-    design, q, formulation
+    design, q, formulation, q_scale
 ):
-    """Draw z ~ Q(μ̂, σ̂), push it through the flow, and compare the RMS of f(z) − f(μ̂)
-    with the head's predicted RMS."""
+    """Draw z ~ Q(μ̂, b) with b the scale the loss fits for σ̂, push it through the flow,
+    and compare the RMS of f(z) − f(μ̂) with the head's predicted RMS."""
     head = HEADS['RLEHead'](
         loss=dict(
             type='mmpose_rle.RLELoss',
@@ -108,10 +140,10 @@ def test_basic_design_rms_matches_monte_carlo_of_the_predictive_distribution(
         sigma = torch.sigmoid(torch.tensor([-3.0, -2.5]))
         gen = torch.Generator().manual_seed(0)
         n = 200000
+        scale = sigma * q_scale
         if q == 'gaussian':
-            z = mu + sigma * torch.randn(n, 2, generator=gen)
+            z = mu + scale * torch.randn(n, 2, generator=gen)
         else:
-            scale = sigma * (2**0.5 if formulation == 'official' else 1.0)
             u = torch.rand(n, 2, generator=gen) - 0.5
             z = mu - scale * torch.sign(u) * torch.log1p(-2 * u.abs())
         flow = head.loss_module.flow_model
