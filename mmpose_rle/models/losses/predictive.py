@@ -1,21 +1,36 @@
-r"""The predictive RMS error of the ``'basic'`` design: ``Q(μ̂, σ̂)`` pushed through the flow.
+r"""The predictive distribution of the error that a fitted RLE model implies.
 
-In the basic design the coordinates are ``x = f_φ(z)`` with ``z ~ Q((z − μ̂)/σ̂)/σ̂`` and
-the prediction is ``f_φ(μ̂)``. The RMS error of coordinate ``c``,
-``sqrt(E[(f_φ(z)_c − f_φ(μ̂)_c)²])``, is estimated with the unscented transform (Julier &
-Uhlmann, 1997): ``2D`` sigma points ``z_j± = μ̂ ± √D · t_j e_j`` (``t_j`` the standard
-deviation of ``Q`` along ``j``) with weights ``1/(2D)``::
+The loss fits ``σ̂`` and the flow ``G_φ`` together; what the model says about the error of
+its point prediction follows from the density that the flow's parameters were fitted to.
 
-    rms_c² = (1 / 2D) Σ_{j, ±} (f_φ(z_j±)_c − f_φ(μ̂)_c)²
+* The normalised residual ``x̄ = (μ̂ − μ_g) / σ̂`` (``'residual'`` and ``'reparam'`` designs)
+  has a fixed density ``p(x̄)``, so the RMS error of coordinate ``c`` is ``σ̂_c · s_c`` with
+  ``s_c² = E_p[x̄_c²]``. Which ``p`` depends on the formulation: in ``'mmpose'`` and
+  ``'official'`` the only φ-dependent term of the loss is ``−log G_φ(x̄)``, so the flow is
+  fitted by maximum likelihood to the residuals themselves and ``p = G_φ``; ``'exact'``
+  fits the normalised ``p = Q·G_φ / Z_φ`` (residual design) or ``G_φ`` (reparam).
+* ``'basic'``: the coordinates are ``x = f_φ(z)`` with ``z = μ̂ + σ̂ ⊙ u``, ``u ~ Q`` of unit
+  scale, and the prediction is ``f_φ(μ̂)``; the RMS of ``f_φ(z) − f_φ(μ̂)`` depends on
+  ``(μ̂, σ̂)`` and is estimated per keypoint from fixed quasi-random nodes ``u_i`` of ``Q``
+  (:func:`pushforward_rms`); this is exact up to the node error for any flow (no
+  linearisation).
 
-It is exact when ``f_φ`` is affine (then ``rms_c² = Σ_j J_cj² t_j²``), needs ``2D + 1``
-evaluations of the flow and no gradients, so it runs in ``predict`` and in an ONNX graph.
+Expectations under ``p`` are self-normalised weighted sums over points ``x_i`` with
+log-weights ``log w_i`` (:func:`density_samples`): for ``p = G_φ`` the points are
+``x_i = f_φ(z_i)`` from Gaussian nodes ``z_i`` (equal weights); for ``p ∝ Q·G_φ`` they are
+drawn from both ``G_φ`` and ``Q`` (multiple importance sampling, balance heuristic)::
+
+    w(x) = Q(x) G_φ(x) / (½ Q(x) + ½ G_φ(x))
+
+so the estimate stays accurate whichever of the two factors is the narrower.
+:func:`weighted_rms` gives ``s`` and :func:`weighted_coverage` the probability
+``P_p(|x̄_c| ≤ k s_c)`` that the model assigns to ``±k`` predicted RMS.
 
 Example:
     >>> from mmpose_rle.models.flows import RealNVP
-    >>> coords, rms = unscented_push(RealNVP(), torch.full((3, 2), 0.5), torch.full((3, 2), 0.1))
-    >>> rms.shape
-    torch.Size([3, 2])
+    >>> x, log_w = density_samples(RealNVP(), 'flow', 'gaussian', num_points=1024)
+    >>> weighted_rms(x, log_w).shape
+    torch.Size([2])
 """
 
 import math
@@ -24,25 +39,91 @@ from typing import Tuple
 import torch
 from torch import Tensor, nn
 
-__all__ = ['unscented_push']
+from .quadrature import qmc_nodes
+
+__all__ = [
+    'DENSITIES',
+    'q_log_density',
+    'density_samples',
+    'weighted_rms',
+    'weighted_coverage',
+    'pushforward_rms',
+]
+
+DENSITIES = ('flow', 'product')
 
 
-def unscented_push(flow: nn.Module, mu: Tensor, std: Tensor) -> Tuple[Tensor, Tensor]:
-    """``f_φ(μ̂)`` and the RMS of ``f_φ(z) − f_φ(μ̂)`` (module docstring).
+def q_log_density(x: Tensor, q_distribution: str, scale: float = 1.0) -> Tensor:
+    """``log Q(x)`` ``(M,)`` of the product of ``D`` unit-shape Laplace (scale ``b``) or
+    Gaussian (standard deviation ``b``) coordinates at ``x`` ``(M, D)``, ``b = scale``."""
+    d = x.shape[-1]
+    if q_distribution == 'laplace':
+        return -x.abs().sum(-1) / scale - d * math.log(2 * scale)
+    return -0.5 * (x**2).sum(-1) / scale**2 - d * (math.log(scale) + 0.5 * math.log(2 * math.pi))
+
+
+@torch.no_grad()
+def density_samples(
+    flow: nn.Module,
+    density: str,
+    q_distribution: str,
+    q_scale: float = 1.0,
+    num_points: int = 16384,
+) -> Tuple[Tensor, Tensor]:
+    """Weighted points ``(x (M, D), log w (M,))`` of ``p = G_φ`` or ``p ∝ Q·G_φ``.
+
+    Args:
+        flow (nn.Module): The flow: ``flow(z)[0] = f_φ(z)``, ``flow.log_prob = log G_φ``.
+        density (str): ``'flow'`` (``G_φ``) or ``'product'`` (``Q·G_φ``).
+        q_distribution (str): ``'laplace'`` or ``'gaussian'``.
+        q_scale (float): Scale ``b`` of ``Q`` (``√2`` for the official Laplace).
+        num_points (int): Points per proposal (``M`` is twice that for ``'product'``).
+    """
+    if density not in DENSITIES:
+        raise ValueError(f'density must be one of {DENSITIES}, got {density!r}')
+    param = next(flow.parameters())
+    z = qmc_nodes(flow.dim, 'gaussian', num_points).to(param)
+    x_g = flow(z)[0]
+    if density == 'flow':
+        return x_g, torch.zeros(len(x_g), dtype=x_g.dtype, device=x_g.device)
+    x_q = qmc_nodes(flow.dim, q_distribution, num_points, seed=1).to(param) * q_scale
+    x = torch.cat([x_g, x_q])
+    log_g = flow.log_prob(x)
+    log_q = q_log_density(x, q_distribution, q_scale)
+    log_proposal = torch.logaddexp(log_q, log_g) - math.log(2)
+    return x, log_q + log_g - log_proposal
+
+
+def weighted_rms(x: Tensor, log_w: Tensor) -> Tensor:
+    """``s_c = sqrt(Σ w_i x_ic² / Σ w_i)``, shape ``(D,)``."""
+    w = torch.softmax(log_w, dim=0)
+    return (w[:, None] * x**2).sum(0).sqrt()
+
+
+def weighted_coverage(x: Tensor, log_w: Tensor, k: float) -> Tensor:
+    """``P(|x_c| ≤ k s_c)`` per coordinate, ``s`` = :func:`weighted_rms`; shape ``(D,)``."""
+    w = torch.softmax(log_w, dim=0)
+    inside = (x.abs() <= k * weighted_rms(x, log_w)).to(w)
+    return (w[:, None] * inside).sum(0)
+
+
+def pushforward_rms(
+    flow: nn.Module, mu: Tensor, scale: Tensor, unit_nodes: Tensor
+) -> Tuple[Tensor, Tensor]:
+    """``f_φ(μ̂)`` and the RMS of ``f_φ(μ̂ + scale ⊙ u) − f_φ(μ̂)`` over the nodes ``u``.
 
     Args:
         flow (nn.Module): The flow; ``flow(z)[0]`` is ``f_φ(z)``.
-        mu (Tensor): ``μ̂``, shape ``(M, D)``.
-        std (Tensor): Standard deviation of ``z`` per coordinate, ``(M, D)``.
+        mu (Tensor): ``μ̂``, shape ``(B, D)``.
+        scale (Tensor): Scale of ``Q`` per coordinate (``σ̂``, or ``√2 σ̂`` for the
+            official Laplace), ``(B, D)``.
+        unit_nodes (Tensor): ``(M, D)`` nodes of the unit ``Q`` (:func:`qmc_nodes`).
 
     Returns:
-        tuple[Tensor, Tensor]: ``f_φ(μ̂)`` and the RMS, both ``(M, D)``.
+        tuple[Tensor, Tensor]: ``f_φ(μ̂)`` and the RMS, both ``(B, D)``.
     """
-    m, d = mu.shape
-    eye = torch.eye(d, dtype=mu.dtype, device=mu.device)
-    offsets = math.sqrt(d) * std[:, None, :] * eye[None]  # (M, D, D): row j moves along j
-    points = torch.cat([mu[:, None], mu[:, None] + offsets, mu[:, None] - offsets], dim=1)
-    mapped = flow(points.reshape(-1, d))[0].reshape(m, 2 * d + 1, d)
-    centre = mapped[:, 0]
-    rms = ((mapped[:, 1:] - centre[:, None]) ** 2).mean(dim=1).sqrt()
-    return centre, rms
+    b, d = mu.shape
+    centre = flow(mu)[0]
+    z = mu[:, None] + scale[:, None] * unit_nodes.to(mu)[None]  # (B, M, D)
+    mapped = flow(z.reshape(-1, d))[0].reshape(b, -1, d)
+    return centre, ((mapped - centre[:, None]) ** 2).mean(dim=1).sqrt()

@@ -1,6 +1,6 @@
-r"""Quasi-Monte Carlo estimates over the normalised-residual density.
+r"""Quasi-Monte Carlo nodes and the normaliser of the residual design's density.
 
-Both estimates use fixed nodes (a scrambled Sobol sequence, seed 0, mapped through the
+The estimates use fixed nodes (a scrambled Sobol sequence, seed 0, mapped through the
 inverse CDF of the unit Laplace or Gaussian), so they are deterministic, differentiable in
 the flow's parameters and draw nothing from the global random generators (which keeps a
 resumed run exact). With ``M`` nodes the error falls roughly as ``(log M)^D / M``.
@@ -12,11 +12,6 @@ resumed run exact). With ``M`` nodes the error falls roughly as ``(log M)^D / M`
 
   Cost: one ``log_prob`` of the flow on ``M`` points per loss evaluation (``M = 4096`` by
   default, about as much flow work as a batch of 64 COCO instances).
-* :func:`weighted_rms` — the RMS per coordinate of a density ``w(x) G_φ(x)`` by
-  self-normalised importance sampling from ``G_φ`` (nodes ``x_i = f_φ(z_i)``, ``z_i`` Gaussian
-  nodes)::
-
-      s_c² = Σ_i w(x_i) x_i,c² / Σ_i w(x_i)
 
 Example:
     >>> nodes = qmc_nodes(2, 'laplace', 1024)
@@ -25,12 +20,11 @@ Example:
 """
 
 import math
-from typing import Callable, Optional
 
 import torch
 from torch import Tensor, nn
 
-__all__ = ['qmc_nodes', 'log_normaliser', 'weighted_rms']
+__all__ = ['qmc_nodes', 'log_normaliser']
 
 
 def qmc_nodes(dim: int, distribution: str, num_points: int, seed: int = 0) -> Tensor:
@@ -62,24 +56,3 @@ def log_normaliser(flow: nn.Module, nodes: Tensor) -> Tensor:
         Tensor: A scalar, differentiable in the flow's parameters.
     """
     return torch.logsumexp(flow.log_prob(nodes), dim=0) - math.log(len(nodes))
-
-
-def weighted_rms(
-    flow: nn.Module, nodes: Tensor, log_weight: Optional[Callable[[Tensor], Tensor]] = None
-) -> Tensor:
-    """RMS per coordinate of the density ``∝ w(x) G_φ(x)`` (module docstring).
-
-    Args:
-        flow (nn.Module): The flow; ``flow(z)[0]`` maps latent to data points.
-        nodes (Tensor): ``(M, D)`` Gaussian nodes of the flow's latent space.
-        log_weight (callable, optional): ``x ↦ log w(x)`` per point, ``(M, D) → (M,)``;
-            ``w = 1`` when None.
-
-    Returns:
-        Tensor: ``s``, shape ``(D,)``.
-    """
-    x = flow(nodes)[0]
-    if log_weight is None:
-        return (x**2).mean(0).sqrt()
-    w = torch.softmax(log_weight(x), dim=0)
-    return (w[:, None] * x**2).sum(0).sqrt()

@@ -60,7 +60,7 @@ log-*density*, so negative values are normal.
 """
 
 import math
-from typing import Callable, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -68,8 +68,13 @@ from torch import Tensor, nn
 from mmpose_rle.registry import MODELS
 
 from .bounded_terms import NO_BOUND, bounded_terms, clip_to_box
-from .predictive import unscented_push
-from .quadrature import log_normaliser, qmc_nodes, weighted_rms
+from .predictive import (
+    density_samples,
+    pushforward_rms,
+    weighted_coverage,
+    weighted_rms,
+)
+from .quadrature import log_normaliser, qmc_nodes
 from .sanitize import check_finite_outputs, mask_non_finite_labels
 from .term_spec import TermSpec, term_spec
 
@@ -83,6 +88,7 @@ _LOG_2 = math.log(2.0)
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 _EPS = 1e-9  # the references' epsilon in the normalisation
 _RMS_POINTS = 16384
+_PUSH_POINTS = 1024  # nodes of Q per keypoint for the basic design's predictive RMS
 
 
 def _check_choice(name: str, value: str, choices: tuple) -> None:
@@ -178,6 +184,12 @@ class RLELoss(nn.Module):
             self.register_buffer(
                 'normaliser_nodes',
                 qmc_nodes(self.flow_model.dim, q_distribution, normaliser_points),
+                persistent=False,
+            )
+        if design == 'basic':
+            self.register_buffer(
+                'predictive_nodes',
+                qmc_nodes(self.flow_model.dim, q_distribution, _PUSH_POINTS, seed=2),
                 persistent=False,
             )
         self._rms_cache: Optional[Tuple[torch.device, torch.dtype, Tensor]] = None
@@ -388,12 +400,26 @@ class RLELoss(nn.Module):
         )
 
     @property
-    def q_std(self) -> float:
-        """Standard deviation of the unit ``Q`` per coordinate: √2 (Laplace of scale 1),
-        2 (the official Laplace, scale √2) or 1 (Gaussian)."""
-        if self.q_distribution == 'gaussian':
-            return 1.0
-        return 2.0 if self.formulation == 'official' else math.sqrt(2)
+    def basic_q_scale(self) -> float:
+        """Scale of ``Q`` per unit ``σ̂`` that the ``'basic'`` design's loss fits.
+
+        ``σ̂`` enters the loss per coordinate as ``a log σ̂ + κ ρ(r/σ̂)`` (``a = a_nf + a_q``,
+        :mod:`~mmpose_rle.models.losses.term_spec`), whose minimiser over ``σ̂`` is
+        ``σ̂ = κ E|r| / a`` (Laplace) or ``σ̂² = κ E r² / a`` (Gaussian), while the maximum-
+        likelihood scale of ``Q`` is ``E|r|`` or ``sqrt(E r²)``. So the residual in the
+        flow's input space has scale ``(a/κ) σ̂`` (Laplace) or ``sqrt(a/κ) σ̂`` (Gaussian):
+        1 in ``'exact'``, 2 and ``√2`` in ``'mmpose'`` (which counts ``log σ̂`` twice),
+        ``2√2`` for the official Laplace.
+        """
+        ratio = (self.spec.a_nf + self.spec.a_q) / self.spec.kappa
+        return ratio if self.q_distribution == 'laplace' else math.sqrt(ratio)
+
+    @property
+    def residual_density(self) -> str:
+        """The density the flow's parameters are fitted to: ``'product'`` (``Q·G_φ/Z_φ``,
+        the ``'exact'`` residual design) or ``'flow'`` (``G_φ``; every other design and
+        formulation, whose only φ-dependent term is ``−log G_φ(x̄)``)."""
+        return 'product' if self.normalised else 'flow'
 
     def train(self, mode: bool = True) -> 'RLELoss':
         """Switch the mode; a change of mode drops the cached :meth:`residual_rms`."""
@@ -406,20 +432,25 @@ class RLELoss(nn.Module):
         dict; call it after changing the flow's weights by hand)."""
         self._rms_cache = None
 
+    def _residual_samples(self) -> Tuple[Tensor, Tensor]:
+        """Weighted points of the normalised residual's density (:mod:`.predictive`; the
+        product density exists only in ``'exact'``, whose ``Q`` has unit scale)."""
+        return density_samples(
+            self.flow_model, self.residual_density, self.q_distribution, num_points=_RMS_POINTS
+        )
+
     @torch.no_grad()
     def residual_rms(self) -> Tensor:
-        """Root mean square ``s_c`` of the normalised residual ``x̄`` under the model.
+        """Root mean square ``s_c`` of the normalised residual ``x̄`` under the fitted model.
 
         σ̂ is only a relative scale: the flow can widen or narrow the residual density,
-        so the predicted error of coordinate ``c`` has RMS ``σ̂_c · s_c``. By importance
-        sampling from ``G_φ`` (:func:`~mmpose_rle.models.losses.quadrature.weighted_rms`,
-        16384 quasi-random nodes)::
-
-            s_c² = Σ w(x) x_c² / Σ w(x),   w = Q(x) ('residual'),  w = 1 ('reparam')
-
-        where ``Q`` is the unit Laplace (scale ``√2`` in the ``'official'`` formulation) or
-        Gaussian. For ``'basic'`` the flow acts on coordinates and ``s = 1`` (see
-        :meth:`predictive`). The result is cached while the module stays in eval mode.
+        so the predicted error of coordinate ``c`` has RMS ``σ̂_c · s_c`` with
+        ``s_c² = E_p[x̄_c²]`` and ``p`` the density the flow was fitted to
+        (:attr:`residual_density`): ``G_φ`` in the ``'mmpose'`` and ``'official'``
+        formulations and in ``'reparam'``, ``Q·G_φ/Z_φ`` in the ``'exact'`` residual
+        design (:func:`~mmpose_rle.models.losses.predictive.density_samples`, 16384
+        quasi-random points per proposal). For ``'basic'`` the flow acts on coordinates
+        and ``s = 1`` (see :meth:`predictive`). Cached while the module stays in eval mode.
 
         Returns:
             Tensor: ``s`` of shape ``(D,)`` on the flow's device.
@@ -428,24 +459,22 @@ class RLELoss(nn.Module):
         cached = self._rms_cache
         if cached is not None and cached[:2] == (param.device, param.dtype) and not self.training:
             return cached[2]
-        dim = self.flow_model.dim
         if self.design == 'basic':
-            rms = param.new_ones(dim)
+            rms = param.new_ones(self.flow_model.dim)
         else:
-            nodes = qmc_nodes(dim, 'gaussian', _RMS_POINTS).to(param)
-            rms = weighted_rms(self.flow_model, nodes, self._log_q_weight())
+            rms = weighted_rms(*self._residual_samples())
         if not self.training:
             self._rms_cache = (param.device, param.dtype, rms)
         return rms
 
-    def _log_q_weight(self) -> Optional[Callable[[Tensor], Tensor]]:
-        """``x ↦ log Q(x)`` up to a constant for the residual design, else None."""
-        if self.design != 'residual':
-            return None
-        if self.q_distribution == 'gaussian':
-            return lambda x: -0.5 * (x**2).sum(1)
-        b = math.sqrt(2) if self.formulation == 'official' else 1.0
-        return lambda x: -x.abs().sum(1) / b
+    @torch.no_grad()
+    def predictive_coverage(self, k: float) -> Tensor:
+        """``P(|x̄_c| ≤ k s_c)``: the share of errors within ``±k`` predicted RMS that the
+        fitted model implies, per coordinate ``(D,)`` (not for ``'basic'``, whose shape
+        depends on ``μ̂``). A Laplace gives ``1 − e^{−√2 k}``; a heavier-tailed flow more."""
+        if self.design == 'basic':
+            raise ValueError('RLELoss.predictive_coverage: the basic design has no fixed shape')
+        return weighted_coverage(*self._residual_samples(), k)
 
     @torch.no_grad()
     def predictive(self, mu: Tensor, sigma: Tensor) -> Tuple[Tensor, Tensor]:
@@ -453,8 +482,9 @@ class RLELoss(nn.Module):
 
         * ``'residual'``, ``'reparam'``: ``μ̂`` and ``σ̂ · s`` (:meth:`residual_rms`).
         * ``'basic'``: ``f_φ(μ̂)`` and the RMS of ``f_φ(z) − f_φ(μ̂)`` for
-          ``z ~ Q(μ̂, σ̂)``, by the unscented transform
-          (:func:`~mmpose_rle.models.losses.predictive.unscented_push`).
+          ``z = μ̂ + b σ̂ ⊙ u`` over 1024 fixed quasi-random nodes ``u`` of the unit ``Q``
+          (:func:`~mmpose_rle.models.losses.predictive.pushforward_rms`), ``b`` the scale
+          the loss fits (:attr:`basic_q_scale`).
 
         Args:
             mu (Tensor): ``μ̂``, shape ``(..., D)``, normalised coordinates.
@@ -467,8 +497,11 @@ class RLELoss(nn.Module):
         if self.design != 'basic':
             return mu, sigma * self.residual_rms().to(sigma)
         dim = mu.shape[-1]
-        coords, rms = unscented_push(
-            self.flow_model, mu.reshape(-1, dim), (sigma * self.q_std).reshape(-1, dim)
+        coords, rms = pushforward_rms(
+            self.flow_model,
+            mu.reshape(-1, dim),
+            (sigma * self.basic_q_scale).reshape(-1, dim),
+            self.predictive_nodes,
         )
         return coords.reshape(mu.shape), rms.reshape(mu.shape)
 

@@ -1,9 +1,42 @@
-"""The unscented push of Q(μ̂, σ̂) through a map: exact for affine maps."""
+"""The predictive distribution: weighted points against quadrature, and the basic design's
+push-forward against affine maps and large Monte Carlo samples of rough flows."""
 
+import math
+
+import pytest
 import torch
+from scipy import integrate, stats
 from torch import nn
 
-from mmpose_rle.models.losses.predictive import unscented_push
+from mmpose_rle.models import RealNVP
+from mmpose_rle.models.losses.predictive import (
+    density_samples,
+    pushforward_rms,
+    q_log_density,
+    weighted_coverage,
+    weighted_rms,
+)
+from mmpose_rle.models.losses.quadrature import qmc_nodes
+
+
+class Scaled(nn.Module):
+    """The flow ``x = k z`` of a standard normal latent: ``G = N(0, k² I)``."""
+
+    def __init__(self, k: float, dim: int = 2) -> None:
+        super().__init__()
+        self.k, self.dim = k, dim
+        self.anchor = nn.Parameter(torch.zeros(1))
+
+    def forward(self, z):
+        return self.k * z, torch.full((len(z),), self.dim * math.log(self.k))
+
+    def log_prob(self, x):
+        return stats_normal_log_prob(x, self.k)
+
+
+def stats_normal_log_prob(x: torch.Tensor, k: float) -> torch.Tensor:
+    d = x.shape[-1]
+    return -0.5 * (x**2).sum(-1) / k**2 - d * (math.log(k) + 0.5 * math.log(2 * math.pi))
 
 
 class Affine(nn.Module):
@@ -17,19 +50,75 @@ class Affine(nn.Module):
         return z @ self.a.t() + self.b, torch.zeros(len(z))
 
 
-def test_exact_for_an_affine_map():
+def laplace_times_normal_rms(k: float) -> float:
+    """RMS of the 1-D density ∝ e^{−|x|} φ(x / k), by quadrature."""
+    num = integrate.quad(lambda x: x * x * math.exp(-abs(x)) * stats.norm.pdf(x / k), -60, 60)
+    den = integrate.quad(lambda x: math.exp(-abs(x)) * stats.norm.pdf(x / k), -60, 60)
+    return math.sqrt(num[0] / den[0])
+
+
+def test_q_log_density_integrates_to_one():
+    for q, scale in (('laplace', 1.0), ('laplace', math.sqrt(2)), ('gaussian', 1.0)):
+        x = torch.linspace(-40, 40, 40001, dtype=torch.float64)[:, None]
+        total = torch.trapezoid(q_log_density(x, q, scale).exp(), x[:, 0])
+        assert abs(total.item() - 1) < 1e-6
+
+
+def test_flow_density_gives_the_flow_rms():
+    x, log_w = density_samples(Scaled(2.5), 'flow', 'laplace')
+    torch.testing.assert_close(weighted_rms(x, log_w), torch.full((2,), 2.5), rtol=5e-3, atol=0)
+
+
+@pytest.mark.parametrize('k', [0.3, 1.0, 10.0])
+def test_product_density_against_quadrature_for_narrow_and_wide_flows(k):
+    """Q·G with G much narrower or much wider than Q: both proposals are needed."""
+    x, log_w = density_samples(Scaled(k), 'product', 'laplace')
+    expected = laplace_times_normal_rms(k)
+    torch.testing.assert_close(
+        weighted_rms(x, log_w), torch.full((2,), expected), rtol=1e-2, atol=0
+    )
+
+
+def test_coverage_of_a_gaussian_and_a_laplace():
+    x, log_w = density_samples(Scaled(1.7), 'flow', 'gaussian')
+    for k in (1.0, 2.0):
+        got = weighted_coverage(x, log_w, k)
+        torch.testing.assert_close(got, torch.full((2,), math.erf(k / math.sqrt(2))), **TOL)
+    # a (nearly) Laplace product: G very wide, Q unit Laplace of RMS √2
+    x, log_w = density_samples(Scaled(200.0), 'product', 'laplace')
+    for k in (1.0, 2.0):
+        got = weighted_coverage(x, log_w, k)
+        expected = 1 - math.exp(-math.sqrt(2) * k)
+        torch.testing.assert_close(got, torch.full((2,), expected), **TOL)
+
+
+TOL = dict(rtol=0, atol=5e-3)
+
+
+def test_pushforward_is_exact_for_an_affine_map():
     gen = torch.Generator().manual_seed(0)
-    for dim in (2, 3):
+    for dim, q, var in ((2, 'laplace', 2.0), (3, 'gaussian', 1.0)):
         a, b = torch.randn(dim, dim, generator=gen), torch.randn(dim, generator=gen)
         mu, std = torch.rand(7, dim, generator=gen), torch.rand(7, dim, generator=gen)
-        coords, rms = unscented_push(Affine(a, b), mu, std)
+        coords, rms = pushforward_rms(Affine(a, b), mu, std, qmc_nodes(dim, q, 512))
         torch.testing.assert_close(coords, mu @ a.t() + b)
-        expected = ((a[None] ** 2) * (std[:, None, :] ** 2)).sum(-1).sqrt()  # Σ_j A_cj² t_j²
-        torch.testing.assert_close(rms, expected)
+        expected = ((a[None] ** 2) * (std[:, None, :] ** 2) * var).sum(-1).sqrt()
+        torch.testing.assert_close(rms, expected, rtol=0.02, atol=0)
 
 
-def test_zero_spread_gives_zero_rms():
-    coords, rms = unscented_push(
-        Affine(torch.eye(2) * 3, torch.zeros(2)), torch.rand(4, 2), torch.zeros(4, 2)
-    )
-    assert (rms == 0).all()
+@pytest.mark.parametrize('gain', [1.0, 2.0])
+@pytest.mark.parametrize('sigma', [0.05, 0.2])
+def test_pushforward_of_rough_flows_against_monte_carlo(gain, sigma):
+    """Rough flows (far from affine): 1024 quasi-random nodes against 100k random draws."""
+    torch.manual_seed(int(gain * 10 + sigma * 100))
+    flow = RealNVP(init_gain=gain)
+    mu = torch.rand(2, 2)
+    scale = torch.full((2, 2), sigma)
+    with torch.no_grad():
+        _, rms = pushforward_rms(flow, mu, scale, qmc_nodes(2, 'laplace', 1024))
+        u = torch.distributions.Laplace(0.0, 1.0).sample((100_000, 2))
+        for i in range(len(mu)):
+            centre = flow(mu[i : i + 1])[0]
+            mapped = flow(mu[i] + scale[i] * u)[0]
+            truth = ((mapped - centre) ** 2).mean(0).sqrt()
+            torch.testing.assert_close(rms[i], truth, rtol=0.03, atol=0)
