@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up .venv/ (idempotent, see scripts/setup_env.sh) and run the quick start:
 # procedural data -> RLE training on the CPU -> evaluation -> drawings with sigma ellipses.
-# Extra arguments go to tools/quickstart.py (e.g. --epochs 10).
+# Extra arguments go to tools/quickstart.py (e.g. --epochs 10, --seed 1, --out docs/quickstart).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$ROOT/scripts/setup_env.sh"

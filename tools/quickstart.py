@@ -1,67 +1,114 @@
 """Quick start: generate a procedural data set, train RLE on the CPU, evaluate, draw σ.
 
-``python tools/quickstart.py [--work-dir DIR] [--epochs N]``. Nothing is downloaded:
-the data set is drawn by :mod:`mmpose_rle.datasets.synthetic` into a cache directory
-(``$MMPOSE_RLE_CACHE``, default ``~/.cache/mmpose_rle``) and reused.
+``python tools/quickstart.py [--work-dir DIR] [--epochs N] [--seed S] [--out DIR]``.
+Nothing is downloaded: the data set is drawn by :mod:`mmpose_rle.datasets.synthetic` into a
+cache directory (``$MMPOSE_RLE_CACHE``, default ``~/.cache/mmpose_rle``) and reused.
+
+The run is a pure function of ``--seed`` on a given machine: the model's initialisation
+comes from MMEngine's ``randomness.seed``, and every training sample and step is seeded
+from it (:func:`~mmpose_rle.engine.configure_training`). CPU kernels may sum in another
+order with another number of threads, so ``results.json`` records the thread count too.
+
+Written to ``--out`` (default: the work dir):
+
+* ``results.json`` — ``metrics`` (the validation metrics), ``command`` (this command
+  line), ``seed``, ``config``, ``data`` (the data set's cache name), ``epochs``,
+  ``threads``, ``versions`` (Python, torch, MMEngine, MMCV, MMPose, this package),
+  ``git`` (commit and whether the tree had changes), ``date`` (UTC, ISO 8601),
+  ``train_time`` and ``total_time`` (s);
+* ``results.md`` — the same metrics as a table, with the command that made it.
 """
 
 import argparse
+import datetime
+import json
 import os
 import os.path as osp
+import platform
+import shlex
+import subprocess
+import sys
 import time
+from typing import Dict, List, Optional
 
 import mmcv
+import mmengine
+import mmpose
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 from mmpose.apis import inference_topdown
 
-import mmpose_rle  # noqa: F401
+import mmpose_rle
 from mmpose_rle.apis import draw_pose_with_sigmas, sigmas_in_image
+from mmpose_rle.benchmark.report import markdown, summarise
 from mmpose_rle.datasets import SyntheticFigures, generate_synthetic_figures
 from mmpose_rle.engine import configure_training
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(ROOT, 'configs/quickstart/rle_res18_synthetic-64x64.py')
+#: The metrics printed at the end (all of the evaluator's go to ``results.json``).
+PRINTED = ('PCK', 'AUC', 'EPE', 'coco/AP', 'coco/AP .5')
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-dir', default='work_dirs/quickstart')
     parser.add_argument('--config', default=CONFIG)
     parser.add_argument('--epochs', type=int, help='override the number of epochs')
+    parser.add_argument('--seed', type=int, default=0, help='randomness.seed of the training')
+    parser.add_argument(
+        '--out', help='folder for results.json and results.md (default: the work dir)'
+    )
     parser.add_argument('--num-vis', type=int, default=8, help='images to draw')
     parser.add_argument(
         '--cache', default=os.environ.get('MMPOSE_RLE_CACHE', '~/.cache/mmpose_rle')
     )
-    return parser.parse_args()
+    parser.add_argument(
+        '--data-root', help='an existing data set in the same layout (nothing is generated)'
+    )
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, help='override config settings'
+    )
+    return parser.parse_args(argv)
 
 
-def main() -> None:
-    args = parse_args()
-    start = time.time()
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
-    data_root = generate_synthetic_figures(osp.join(args.cache, 'data'), SyntheticFigures())
-    print(f'[quickstart] data set: {data_root}', flush=True)
-    os.environ['MMPOSE_RLE_DATA_ROOT'] = str(data_root)
-    cfg = Config.fromfile(args.config)
+def build_config(args: argparse.Namespace) -> Config:
+    """The config with the data root, epochs, seed and ``--cfg-options`` applied.
+
+    Args:
+        args (argparse.Namespace): The parsed command line; ``$MMPOSE_RLE_DATA_ROOT`` must
+            already name the data set.
+
+    Returns:
+        Config: ``args.config`` with ``randomness.seed = args.seed`` (before
+        ``--cfg-options``), prepared by :func:`~mmpose_rle.engine.configure_training`.
+    """
+    cfg = Config.fromfile(args.config)  # reads $MMPOSE_RLE_DATA_ROOT
     if args.epochs:
         cfg.train_cfg.max_epochs = cfg.train_cfg.val_interval = args.epochs
         for scheduler in cfg.param_scheduler:
             if scheduler.type == 'MultiStepLR':
                 scheduler.end = args.epochs
                 scheduler.milestones = [int(args.epochs * 0.7), int(args.epochs * 0.9)]
-    configure_training(cfg, args.config, work_dir=args.work_dir)
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    metrics = runner.val_loop.run()
+    cfg.randomness = dict(cfg.get('randomness', {}), seed=args.seed)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    return configure_training(cfg, args.config, work_dir=args.work_dir)
 
+
+def draw_predictions(runner: Runner, cfg: Config, num: int) -> str:
+    """Draw the first ``num`` validation images with 1σ ellipses into ``<work dir>/vis``.
+
+    Returns:
+        str: The folder of the drawings.
+    """
     vis_dir = osp.join(cfg.work_dir, 'vis')
     os.makedirs(vis_dir, exist_ok=True)
     model = runner.model.eval()
     dataset = runner.val_dataloader.dataset
     model.cfg, model.dataset_meta = cfg, dataset.metainfo  # what inference_topdown reads
-    for i in range(min(args.num_vis, len(dataset))):
+    for i in range(min(num, len(dataset))):
         info = dataset.get_data_info(i)  # CocoDataset keeps boxes as (1, 4) xyxy
         sample = inference_topdown(model, info['img_path'], info['bbox'], bbox_format='xyxy')[0]
         img = mmcv.imread(info['img_path'], channel_order='rgb')
@@ -70,14 +117,117 @@ def main() -> None:
         )
         drawn = mmcv.imresize(drawn, (img.shape[1] * 3, img.shape[0] * 3))
         mmcv.imwrite(mmcv.rgb2bgr(drawn), osp.join(vis_dir, f'{i:03d}.png'))
+    return vis_dir
 
-    print(f'\n[quickstart] results on the validation split ({len(dataset)} figures, flip test):')
-    for key in ('PCK', 'AUC', 'EPE', 'coco/AP', 'coco/AP .5'):
+
+def _git() -> Dict[str, object]:
+    """The repository's commit and whether its tracked files had changes (None outside git)."""
+
+    def git(*cmd: str) -> Optional[str]:
+        try:
+            out = subprocess.run(['git', *cmd], cwd=ROOT, capture_output=True, text=True)
+        except OSError:
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    commit = git('rev-parse', 'HEAD')
+    status = git('status', '--porcelain', '--untracked-files=no') if commit else None
+    return dict(commit=commit, dirty=None if status is None else bool(status))
+
+
+def provenance(cfg: Config, argv: List[str], data_root: str) -> Dict[str, object]:
+    """What made the results: command line, seed, config, data, threads, versions, date.
+
+    Args:
+        cfg (Config): The config the runner was built from.
+        argv (list[str]): The command-line arguments (without the program).
+        data_root (str): The data set's folder; its name (the generator's cache key) is kept.
+
+    Returns:
+        dict: The fields of ``results.json`` listed in the module docstring, but the
+        metrics and times.
+    """
+    return dict(
+        command=shlex.join(['python', osp.relpath(osp.abspath(__file__), ROOT), *argv]),
+        seed=cfg.randomness.seed,
+        config=osp.relpath(osp.abspath(cfg.filename), ROOT),
+        data=osp.basename(osp.normpath(data_root)),
+        epochs=cfg.train_cfg.max_epochs,
+        threads=torch.get_num_threads(),
+        versions=dict(
+            python=platform.python_version(),
+            torch=torch.__version__,
+            mmengine=mmengine.__version__,
+            mmcv=mmcv.__version__,
+            mmpose=mmpose.__version__,
+            mmpose_rle=mmpose_rle.__version__,
+        ),
+        git=_git(),
+        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+    )
+
+
+def write_results(out_dir: str, metrics: Dict[str, float], record: Dict[str, object]) -> str:
+    """Write ``results.json`` and ``results.md`` into ``out_dir`` (created if needed).
+
+    Args:
+        out_dir (str): The folder.
+        metrics (dict[str, float]): The evaluator's metrics.
+        record (dict): :func:`provenance` with ``train_time`` and ``total_time``.
+
+    Returns:
+        str: The path of ``results.json`` (``record`` and ``metrics``); ``results.md`` holds
+        the table of :func:`~mmpose_rle.benchmark.report.markdown` under the command.
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    metrics = {k: float(v) for k, v in metrics.items()}
+    path = osp.join(out_dir, 'results.json')
+    with open(path, 'w') as f:
+        json.dump(dict(record, metrics=metrics), f, indent=2)
+        f.write('\n')
+    name = f'{osp.basename(record["config"])}, seed {record["seed"]}'
+    table = markdown(
+        {name: dict(accuracy=summarise([dict(metrics, train_time=record['train_time'])]))}
+    )
+    versions = ', '.join(f'{k} {v}' for k, v in record['versions'].items())
+    with open(osp.join(out_dir, 'results.md'), 'w') as f:
+        f.write(
+            f'Generated by `{record["command"]}` on {record["date"]} '
+            f'({record["threads"]} threads; {versions}); the validation split, flip test on.\n\n'
+            + table
+        )
+    return path
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    start = time.time()
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    data_root = args.data_root or generate_synthetic_figures(
+        osp.join(args.cache, 'data'), SyntheticFigures()
+    )
+    print(f'[quickstart] data set: {data_root}', flush=True)
+    os.environ['MMPOSE_RLE_DATA_ROOT'] = str(data_root)
+    cfg = build_config(args)
+    runner = Runner.from_cfg(cfg)
+    train_start = time.time()
+    runner.train()
+    train_time = time.time() - train_start
+    metrics = runner.val_loop.run()
+    vis_dir = draw_predictions(runner, cfg, args.num_vis)
+
+    record = provenance(cfg, argv, str(data_root))
+    record.update(train_time=train_time, total_time=time.time() - start)
+    results = write_results(args.out or cfg.work_dir, metrics, record)
+    print(f'\n[quickstart] results on the validation split (flip test, seed {record["seed"]}):')
+    for key in PRINTED:
         if key in metrics:
             print(f'  {key:<11} {metrics[key]:.4f}')
+    print(f'[quickstart] written: {results} and results.md beside it')
     print(f'[quickstart] checkpoint: {runner.work_dir}/epoch_{cfg.train_cfg.max_epochs}.pth')
     print(f'[quickstart] predictions with 1-sigma ellipses: {vis_dir}/')
-    print(f'[quickstart] total time: {time.time() - start:.0f} s')
+    print(f'[quickstart] total time: {record["total_time"]:.0f} s')
 
 
 if __name__ == '__main__':
