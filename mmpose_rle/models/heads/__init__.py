@@ -1,6 +1,8 @@
-"""Heads: the RLE head family (:class:`BaseRLEHead` and its siblings)."""
+"""Heads: the RLE head family (:class:`BaseRLEHead` and its siblings), and MMPose's lifting
+head in the units of ours (:class:`CubeTemporalRegressionHead`, a baseline)."""
 
 from .base_rle_head import BaseRLEHead, RLEOutputs
+from .cube_regression_head import CubeTemporalRegressionHead
 from .dense_rle_head import DenseRLEHead
 from .integral_rle_head import SIGMA_SOURCES, IntegralRLEHead
 from .norm_linear import FeatureNormLinear
@@ -13,6 +15,7 @@ __all__ = [
     'RLEOutputs',
     'RLEHead',
     'RLELiftingHead',
+    'CubeTemporalRegressionHead',
     'OfficialRLEHead',
     'IntegralRLEHead',
     'DenseRLEHead',

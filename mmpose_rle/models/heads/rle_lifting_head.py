@@ -18,6 +18,9 @@ the head works in units of a cube of ``cube_mm`` (2 m, about a body's extent)::
     μ̂ = label / label_scale,   label_scale = cube_mm / (unit_to_mm · mean(target_std))
                                  (= cube_mm / unit_to_mm without target_std)
 
+(:mod:`mmpose_rle.models.utils.lifting_units`; ``cube_mm=None`` regresses the labels in
+their own units, ``label_scale = 1``, as MMPose's ``TemporalRegressionHead`` does.)
+
 In metres or standard deviations, ``σ̂ ≤ 1`` would sit at its bound while the errors are
 large (early training, outliers) and its gradient would vanish. (With ``target_std`` the
 unit is a box, not a cube: coordinate ``kc`` spans ``cube_mm · std_kc / mean(std)``.)
@@ -74,6 +77,7 @@ from torch import Tensor, nn
 from mmpose_rle.registry import MODELS
 
 from ..losses.sanitize import mask_non_finite_labels
+from ..utils.lifting_units import CUBE_INIT_CFG, cube_label_scale, lifting_label_mm
 from .base_rle_head import BaseRLEHead
 
 __all__ = ['RLELiftingHead']
@@ -105,13 +109,15 @@ class RLELiftingHead(BaseRLEHead):
         sigma_init (float, optional): Initial ``σ̂`` (:class:`BaseRLEHead`). Default: None.
         unit_to_mm (float): Millimetres per unit of the decoded positions: 1000 for
             MMPose's Human3.6M (metres). Default: 1000.
-        cube_mm (float): Side of the cube that is the head's unit (module docstring).
+        cube_mm (float, optional): Side of the cube that is the head's unit (module
+            docstring); None regresses the labels unscaled (``label_scale = 1``).
             Default: 2000.
         init_cfg (dict, optional): Initialisation; by default MMPose's ``RLEHead``'s,
             ``Normal(std=0.01)`` with zero bias, here on the convolutions, so that training
             starts at ``μ̂ ≈ 0`` and ``σ̂ ≈ 0.5`` (PyTorch's default initialisation, which
             MMPose's lifting head keeps, starts at errors above 1 cube and pins ``σ̂`` at
-            its bound).
+            its bound). MMPose's lifting head's ``init_cfg`` (``Normal`` on ``Linear`` layers
+            only) leaves the convolutions at PyTorch's default.
 
     Shapes:
         ``feats[-1]``: ``(B, C, 1)`` (or ``(B, C)``); :meth:`forward`: ``(B, K, 6)``,
@@ -135,10 +141,10 @@ class RLELiftingHead(BaseRLEHead):
         decoder: OptConfigType = None,
         sigma_init: Optional[float] = None,
         unit_to_mm: float = 1000.0,
-        cube_mm: float = 2000.0,
+        cube_mm: Optional[float] = 2000.0,
         init_cfg: OptConfigType = None,
     ) -> None:
-        if not (unit_to_mm > 0 and cube_mm > 0):
+        if not (unit_to_mm > 0 and (cube_mm is None or cube_mm > 0)):
             raise ValueError(
                 f'RLELiftingHead: unit_to_mm and cube_mm must be positive, got '
                 f'{unit_to_mm!r} and {cube_mm!r}'
@@ -159,14 +165,14 @@ class RLELiftingHead(BaseRLEHead):
         self.in_channels = in_channels
         self.unit_to_mm = unit_to_mm
         self.cube_mm = cube_mm
-        self.label_scale = cube_mm / float(self.label_mm().mean())
+        self.label_scale = cube_label_scale(self.label_mm(), cube_mm)
         self.conv = nn.Conv1d(in_channels, num_joints * 3, 1)
         self.conv_sigma = nn.Conv1d(in_channels, num_joints * 3, 1)
 
     @property
     def default_init_cfg(self) -> list:
         """``Normal(std=0.01)``, zero bias, on ``Linear`` and ``Conv1d`` layers."""
-        return [dict(type='Normal', layer=['Linear', 'Conv1d'], std=0.01, bias=0)]
+        return [dict(cfg) for cfg in CUBE_INIT_CFG]
 
     def forward(self, feats: Tuple[Tensor]) -> Tensor:
         """Raw outputs ``(B, K, 6)``: ``μ̂`` and the σ logits, from ``feats[-1]``."""
@@ -190,14 +196,7 @@ class RLELiftingHead(BaseRLEHead):
     def label_mm(self) -> np.ndarray:
         """``(K, 3)`` millimetres per unit of ``lifting_target_label``:
         ``target_std · unit_to_mm`` (``target_std = 1`` when the codec has none)."""
-        std = getattr(self.decoder, 'target_std', None)
-        scale = np.ones((self.num_joints, 3)) if std is None else np.asarray(std, float)
-        if scale.size != self.num_joints * 3:
-            raise ValueError(
-                f'RLELiftingHead: the codec has target_std for {scale.size // 3} joints but '
-                f'the head predicts num_joints={self.num_joints}'
-            )
-        return scale.reshape(self.num_joints, 3) * self.unit_to_mm
+        return lifting_label_mm(self.decoder, self.num_joints, self.unit_to_mm, type(self).__name__)
 
     def sigma_scale_mm(self) -> np.ndarray:
         """``(K, 3)`` millimetres per unit of ``μ̂`` and of the RMS: ``label_scale ·
