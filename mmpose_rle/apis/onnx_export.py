@@ -16,10 +16,11 @@ batch axis is dynamic. The normalisation is kept as ``Sub``/``Div`` nodes in fro
 backbone rather than folded into the first convolution, because the convolution pads with
 zeros *after* normalisation. The flow is not part of the graph (RLE does not run it at test
 time), except in the ``'basic'`` design, whose prediction is ``f_φ(μ̂)`` and whose RMS is the
-flow's unscented transform. Flip test is not in the graph either, so ``rms`` goes through the
-head's **single-view** σ map (the flip-test map calibrates the average of two views). The
-metadata hold ``input_size``, ``input_channel_order``, the keypoint names, ``residual_rms``
-(``s`` of ``RLELoss.residual_rms``: ``rms = σ̂ · s · size`` outside the basic design, before
+spread of Q pushed through the flow at fixed quasi-random nodes. Flip test is not in the
+graph either, so ``rms`` goes through the head's **single-view** σ map (the flip-test map
+calibrates the average of two views). The metadata hold ``input_size``,
+``input_channel_order``, the keypoint names, ``residual_rms`` (``s`` of
+``RLELoss.residual_rms``: ``rms = σ̂ · s · size`` outside the basic design, before
 calibration) and ``sigma_calibration`` (``identity``, or the single-view map as JSON with
 ``mode``, ``log_scale`` and ``power``; ``rms`` includes it).
 
