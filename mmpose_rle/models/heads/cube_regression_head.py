@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from mmpose_rle.registry import MODELS
 
-from ..utils.lifting_units import CUBE_INIT_CFG, cube_label_scale, lifting_label_mm
+from ..utils.lifting_units import CUBE_INIT_CFG, check_units, cube_label_scale, lifting_label_mm
 
 __all__ = ['CubeTemporalRegressionHead']
 
@@ -79,11 +79,7 @@ class CubeTemporalRegressionHead(TemporalRegressionHead):
         cube_mm: Optional[float] = 2000.0,
         init_cfg: OptConfigType = None,
     ) -> None:
-        if not (unit_to_mm > 0 and (cube_mm is None or cube_mm > 0)):
-            raise ValueError(
-                f'CubeTemporalRegressionHead: unit_to_mm and cube_mm must be positive, got '
-                f'{unit_to_mm!r} and {cube_mm!r}'
-            )
+        check_units(unit_to_mm, cube_mm, 'CubeTemporalRegressionHead')
         super().__init__(in_channels, num_joints, loss=loss, decoder=decoder, init_cfg=init_cfg)
         self.unit_to_mm = unit_to_mm
         self.cube_mm = cube_mm

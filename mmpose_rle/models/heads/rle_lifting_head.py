@@ -77,7 +77,7 @@ from torch import Tensor, nn
 from mmpose_rle.registry import MODELS
 
 from ..losses.sanitize import mask_non_finite_labels
-from ..utils.lifting_units import CUBE_INIT_CFG, cube_label_scale, lifting_label_mm
+from ..utils.lifting_units import CUBE_INIT_CFG, check_units, cube_label_scale, lifting_label_mm
 from .base_rle_head import BaseRLEHead
 
 __all__ = ['RLELiftingHead']
@@ -144,11 +144,7 @@ class RLELiftingHead(BaseRLEHead):
         cube_mm: Optional[float] = 2000.0,
         init_cfg: OptConfigType = None,
     ) -> None:
-        if not (unit_to_mm > 0 and (cube_mm is None or cube_mm > 0)):
-            raise ValueError(
-                f'RLELiftingHead: unit_to_mm and cube_mm must be positive, got '
-                f'{unit_to_mm!r} and {cube_mm!r}'
-            )
+        check_units(unit_to_mm, cube_mm, 'RLELiftingHead')
         super().__init__(
             num_joints,
             loss=_with_3d_flow(loss),

@@ -23,11 +23,20 @@ from typing import List, Optional
 
 import numpy as np
 
-__all__ = ['CUBE_INIT_CFG', 'lifting_label_mm', 'cube_label_scale']
+__all__ = ['CUBE_INIT_CFG', 'check_units', 'lifting_label_mm', 'cube_label_scale']
 
 #: ``Normal(std=0.01)``, zero bias, on ``Linear`` and ``Conv1d`` layers (MMPose's ``RLEHead``'s
 #: initialisation extended to the lifting heads' ``1×1`` convolutions): outputs start near 0.
 CUBE_INIT_CFG: List[dict] = [dict(type='Normal', layer=['Linear', 'Conv1d'], std=0.01, bias=0)]
+
+
+def check_units(unit_to_mm: float, cube_mm: Optional[float], owner: str) -> None:
+    """Raise a ``ValueError`` naming ``owner`` unless ``unit_to_mm > 0`` and ``cube_mm`` is
+    None or positive."""
+    if not (unit_to_mm > 0 and (cube_mm is None or cube_mm > 0)):
+        raise ValueError(
+            f'{owner}: unit_to_mm and cube_mm must be positive, got {unit_to_mm!r} and {cube_mm!r}'
+        )
 
 
 def lifting_label_mm(decoder, num_joints: int, unit_to_mm: float, owner: str) -> np.ndarray:
