@@ -7,11 +7,11 @@ checkpoints for ``torch.load(weights_only=True)`` (see
 :mod:`mmpose_rle.engine.safe_checkpoint`).
 """
 
-from . import engine, evaluation, models  # noqa: F401  (registers the parts)
+from . import engine, evaluation, models, visualization  # noqa: F401  (registers the parts)
 from .engine import allow_mmengine_checkpoints
 from .registry import MODELS, SCOPE
 from .version import __version__
 
 allow_mmengine_checkpoints()
 
-__all__ = ['__version__', 'MODELS', 'SCOPE', 'engine', 'evaluation', 'models']
+__all__ = ['__version__', 'MODELS', 'SCOPE', 'engine', 'evaluation', 'models', 'visualization']

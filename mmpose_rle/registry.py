@@ -14,10 +14,21 @@ from mmengine.registry import Registry
 from mmpose.registry import DATA_SAMPLERS as MMPOSE_DATA_SAMPLERS
 from mmpose.registry import DATASETS as MMPOSE_DATASETS
 from mmpose.registry import HOOKS as MMPOSE_HOOKS
+from mmpose.registry import INFERENCERS as MMPOSE_INFERENCERS
 from mmpose.registry import METRICS as MMPOSE_METRICS
 from mmpose.registry import MODELS as MMPOSE_MODELS
+from mmpose.registry import VISUALIZERS as MMPOSE_VISUALIZERS
 
-__all__ = ['SCOPE', 'MODELS', 'HOOKS', 'DATASETS', 'DATA_SAMPLERS', 'METRICS']
+__all__ = [
+    'SCOPE',
+    'MODELS',
+    'HOOKS',
+    'DATASETS',
+    'DATA_SAMPLERS',
+    'METRICS',
+    'VISUALIZERS',
+    'INFERENCERS',
+]
 
 SCOPE = 'mmpose_rle'
 
@@ -34,4 +45,12 @@ DATA_SAMPLERS = Registry(
 #: Evaluation metrics.
 METRICS = Registry(
     'metric', parent=MMPOSE_METRICS, scope=SCOPE, locations=['mmpose_rle.evaluation']
+)
+#: Visualizers.
+VISUALIZERS = Registry(
+    'visualizer', parent=MMPOSE_VISUALIZERS, scope=SCOPE, locations=['mmpose_rle.visualization']
+)
+#: Inferencers.
+INFERENCERS = Registry(
+    'inferencer', parent=MMPOSE_INFERENCERS, scope=SCOPE, locations=['mmpose_rle.apis']
 )

@@ -37,10 +37,9 @@ import mmpose
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
-from mmpose.apis import inference_topdown
 
 import mmpose_rle
-from mmpose_rle.apis import draw_pose_with_sigmas, sigmas_in_image
+from mmpose_rle.apis import SigmaPoseInferencer, coco_box_source
 from mmpose_rle.benchmark.report import markdown, summarise
 from mmpose_rle.datasets import SyntheticFigures, generate_synthetic_figures
 from mmpose_rle.engine import configure_training
@@ -97,26 +96,23 @@ def build_config(args: argparse.Namespace) -> Config:
     return configure_training(cfg, args.config, work_dir=args.work_dir)
 
 
-def draw_predictions(runner: Runner, cfg: Config, num: int) -> str:
-    """Draw the first ``num`` validation images with 1σ ellipses into ``<work dir>/vis``.
+def draw_predictions(cfg: Config, checkpoint: str, num: int) -> str:
+    """Draw the first ``num`` validation images with 1σ ellipses into ``<work dir>/vis``,
+    through :class:`~mmpose_rle.apis.SigmaPoseInferencer` on their ground-truth boxes.
 
     Returns:
         str: The folder of the drawings.
     """
     vis_dir = osp.join(cfg.work_dir, 'vis')
-    os.makedirs(vis_dir, exist_ok=True)
-    model = runner.model.eval()
-    dataset = runner.val_dataloader.dataset
-    model.cfg, model.dataset_meta = cfg, dataset.metainfo  # what inference_topdown reads
-    for i in range(min(num, len(dataset))):
-        info = dataset.get_data_info(i)  # CocoDataset keeps boxes as (1, 4) xyxy
-        sample = inference_topdown(model, info['img_path'], info['bbox'], bbox_format='xyxy')[0]
-        img = mmcv.imread(info['img_path'], channel_order='rgb')
-        drawn = draw_pose_with_sigmas(
-            img, sample, sigmas_in_image(sample), dataset.metainfo, scale=1.0
-        )
-        drawn = mmcv.imresize(drawn, (img.shape[1] * 3, img.shape[0] * 3))
-        mmcv.imwrite(mmcv.rgb2bgr(drawn), osp.join(vis_dir, f'{i:03d}.png'))
+    data = cfg.val_dataloader.dataset
+    ann_file = osp.join(data.data_root, data.ann_file)
+    names = [img['file_name'] for img in mmengine.load(ann_file)['images'][:num]]
+    inferencer = SigmaPoseInferencer(
+        cfg, checkpoint, device='cpu', box_source=coco_box_source(ann_file)
+    )
+    images = [osp.join(data.data_root, data.data_prefix['img'], name) for name in names]
+    for _ in inferencer(images, vis_out_dir=vis_dir, kpt_thr=0.0, radius=2):
+        pass
     return vis_dir
 
 
@@ -215,7 +211,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     runner.train()
     train_time = time.time() - train_start
     metrics = runner.val_loop.run()
-    vis_dir = draw_predictions(runner, cfg, args.num_vis)
+    checkpoint = osp.join(runner.work_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth')
+    vis_dir = draw_predictions(cfg, checkpoint, args.num_vis)
 
     record = provenance(cfg, argv, str(data_root))
     record.update(train_time=train_time, total_time=time.time() - start)
@@ -225,7 +222,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         if key in metrics:
             print(f'  {key:<11} {metrics[key]:.4f}')
     print(f'[quickstart] written: {results} and results.md beside it')
-    print(f'[quickstart] checkpoint: {runner.work_dir}/epoch_{cfg.train_cfg.max_epochs}.pth')
+    print(f'[quickstart] checkpoint: {checkpoint}')
     print(f'[quickstart] predictions with 1-sigma ellipses: {vis_dir}/')
     print(f'[quickstart] total time: {record["total_time"]:.0f} s')
 

@@ -7,6 +7,8 @@
 # because RLE converges more slowly than heatmaps.
 _base_ = ['mmpose::_base_/default_runtime.py']
 custom_imports = dict(imports=['mmpose_rle'], allow_failed_imports=False)
+# MMPose's drawing plus sigma ellipses (test --show-dir, MMPoseInferencer, demos)
+visualizer = dict(type='mmpose_rle.SigmaPoseLocalVisualizer')
 
 data_root = '{{$OPENFIELD_ROOT:../shared/data/openfield}}/'
 max_epochs = 120
@@ -73,10 +75,15 @@ val_pipeline = [
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='PackPoseInputs'),
 ]
+# Top-level data_mode and dataset_type, as MMPose's configs, for MMPoseInferencer; the
+# generic COCO-style data set has no default detector there, so it predicts on whole images
+# (or on the boxes you give it).
+data_mode = 'topdown'
+dataset_type = 'BaseCocoStyleDataset'
 dataset_base = dict(
-    type='CocoDataset',
+    type=dataset_type,
     data_root=data_root,
-    data_mode='topdown',
+    data_mode=data_mode,
     metainfo=metainfo,
     data_prefix=dict(img='images/'),
 )

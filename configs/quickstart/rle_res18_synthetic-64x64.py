@@ -4,6 +4,8 @@
 _base_ = ['mmpose::_base_/default_runtime.py']
 
 custom_imports = dict(imports=['mmpose_rle'], allow_failed_imports=False)
+# MMPose's drawing plus sigma ellipses (test --show-dir, MMPoseInferencer, demos)
+visualizer = dict(type='mmpose_rle.SigmaPoseLocalVisualizer')
 
 data_root = '{{$MMPOSE_RLE_DATA_ROOT:data/synthetic_figures}}/'
 max_epochs = 30
@@ -43,7 +45,10 @@ model = dict(
     test_cfg=dict(flip_test=True, shift_coords=True),
 )
 
-dataset_type = 'CocoDataset'
+# Top-level data_mode and dataset_type, as MMPose's configs, for MMPoseInferencer; the
+# generic COCO-style data set has no default detector there, so it predicts on whole images.
+data_mode = 'topdown'
+dataset_type = 'BaseCocoStyleDataset'
 metainfo = dict(from_file=data_root + 'metainfo.py')
 train_pipeline = [
     dict(type='LoadImage'),
@@ -68,7 +73,7 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        data_mode='topdown',
+        data_mode=data_mode,
         metainfo=metainfo,
         ann_file='train.json',
         data_prefix=dict(img='images/'),
@@ -84,7 +89,7 @@ val_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        data_mode='topdown',
+        data_mode=data_mode,
         metainfo=metainfo,
         ann_file='val.json',
         data_prefix=dict(img='images/'),

@@ -1,17 +1,23 @@
-"""Inference, drawing with σ, ONNX export and conversion of official checkpoints."""
+"""Inference with σ (MMPose's inferencer and API), smoothing, ONNX and conversion."""
 
+from .boxes import BoxSource, coco_box_source
 from .convert_official import convert_official_state_dict
-from .inference import PoseResult, inference_rle, init_rle_model, sigmas_in_image
+from .inference import PoseResult, inference_rle, init_rle_model
+from .inferencer import SigmaPoseInferencer, instance_dicts, smooth_table
+from .kalman import kalman_rts, smooth_keypoints
 from .onnx_export import export_onnx, verify_onnx
-from .visualization import draw_pose_with_sigmas, draw_sigma_ellipses
 
 __all__ = [
+    'BoxSource',
     'PoseResult',
+    'coco_box_source',
+    'SigmaPoseInferencer',
     'inference_rle',
     'init_rle_model',
-    'sigmas_in_image',
-    'draw_pose_with_sigmas',
-    'draw_sigma_ellipses',
+    'instance_dicts',
+    'kalman_rts',
+    'smooth_keypoints',
+    'smooth_table',
     'export_onnx',
     'verify_onnx',
     'convert_official_state_dict',

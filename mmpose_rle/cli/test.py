@@ -3,6 +3,9 @@
 A thin wrapper around MMEngine's ``Runner`` (also run by ``tools/test.py`` and ``mim test
 mmpose_rle``). For a head of the RLE family it adds ``mmpose_rle.UncertaintyMetric`` to the
 test evaluator: coverage at 1/2/3σ, ECE, NLL, AUSE and Spearman ρ of the predicted σ.
+``--show-dir DIR`` turns on MMPose's ``PoseVisualizationHook`` as MMPose's ``tools/test.py``
+does; with our configs' ``mmpose_rle.SigmaPoseLocalVisualizer`` the drawings carry σ
+ellipses (``<work dir>/<timestamp>/DIR``).
 """
 
 import argparse
@@ -32,6 +35,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         default='none',
         help='job launcher',
     )
+    parser.add_argument('--show-dir', help='draw the predictions into this folder')
+    parser.add_argument('--interval', type=int, default=1, help='draw every n-th sample')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     return parser.parse_args(argv)
 
@@ -46,6 +51,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     cfg.load_from = args.checkpoint
     cfg.work_dir = default_work_dir(cfg, args.config, args.work_dir)
     add_hook(cfg, 'mmpose_rle.HeadDatasetCheckHook')
+    if args.show_dir:
+        if 'visualization' not in cfg.default_hooks:
+            raise ValueError('--show-dir needs default_hooks.visualization in the config')
+        cfg.default_hooks.visualization.update(
+            enable=True, out_dir=args.show_dir, interval=args.interval
+        )
     evaluator = cfg.test_evaluator
     evaluators = list(evaluator) if isinstance(evaluator, (list, tuple)) else [evaluator]
     if predicts_sigmas(cfg) and not any(

@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from mmengine.evaluator import BaseMetric
 
+from mmpose_rle.models.utils import input_to_image_sigmas
 from mmpose_rle.registry import METRICS
 
 from .uncertainty import uncertainty_metrics
@@ -25,8 +26,7 @@ def errors_and_sigmas(data_sample: dict) -> Optional[Tuple[np.ndarray, np.ndarra
     """Signed errors, σ (image pixels) and visibility of one predicted data sample.
 
     ``keypoint_sigmas`` are in pixels of the model input; the crop maps them to the image
-    (``σ_img = σ_input / input_size · input_scale``, as
-    :func:`mmpose_rle.apis.sigmas_in_image`).
+    (:func:`~mmpose_rle.models.utils.input_to_image_sigmas`).
 
     Returns:
         tuple: ``(N, K, D)`` errors and σ, ``(N, K)`` visibility; None without
@@ -35,10 +35,9 @@ def errors_and_sigmas(data_sample: dict) -> Optional[Tuple[np.ndarray, np.ndarra
     pred, gt = data_sample['pred_instances'], data_sample['gt_instances']
     if 'keypoint_sigmas' not in pred:
         return None
-    sigmas = np.asarray(pred['keypoint_sigmas'], dtype=np.float64)
-    size = np.asarray(data_sample['input_size'], dtype=np.float64)
-    scale = np.asarray(data_sample['input_scale'], dtype=np.float64).reshape(-1, 1, 2)
-    sigmas = sigmas / size * scale
+    sigmas = input_to_image_sigmas(
+        pred['keypoint_sigmas'], data_sample['input_size'], data_sample['input_scale']
+    )
     errors = np.asarray(pred['keypoints'], np.float64) - np.asarray(gt['keypoints'], np.float64)
     visible = np.asarray(gt['keypoints_visible']).reshape(errors.shape[:2]) > 0
     return errors, sigmas, visible

@@ -1,9 +1,11 @@
-"""mim train/test from a regular (non-editable) wheel install, tools/test.py and the demo."""
+"""mim train/test from a regular (non-editable) wheel install, tools/test.py and infer.py."""
 
 import zipfile
 
+import pandas as pd
 import pytest
 
+from mmpose_rle.datasets import KEYPOINTS
 from tests.helpers import QUICKSTART_CONFIG, ROOT, TINY_OPTIONS, run_tool
 
 
@@ -81,7 +83,7 @@ def test_mim_train_and_test_from_installed_wheel(installed_wheel, tiny_figures, 
     assert 'PCK:' in out and 'coco/AP:' in out and 'EPE:' in out
 
 
-def test_tools_test_and_demo_from_repo(tiny_figures, tmp_path):
+def test_tools_test_and_infer_from_repo(tiny_figures, tmp_path):
     env = {'MMPOSE_RLE_DATA_ROOT': str(tiny_figures)}
     work = tmp_path / 'work'
     run_tool(
@@ -106,42 +108,35 @@ def test_tools_test_and_demo_from_repo(tiny_figures, tmp_path):
             str(work),
             '--out',
             str(out_pkl),
+            '--show-dir',
+            'vis',
         ],
         env=env,
     )
     assert 'PCK:' in proc.stdout + proc.stderr and out_pkl.stat().st_size > 0
+    assert len(list(work.glob('*/vis/*.png'))) == 8  # every validation image drawn
     image = tiny_figures / 'images' / '000024.png'
-    drawing = tmp_path / 'demo.png'
+    out = tmp_path / 'infer'
     proc = run_tool(
         [
-            'tools/demo.py',
+            'tools/infer.py',
             str(image),
             str(QUICKSTART_CONFIG),
             str(work / 'epoch_1.pth'),
-            '--out',
-            str(drawing),
+            '--out-dir',
+            str(out),
         ],
         env=env,
     )
     lines = proc.stdout.splitlines()
-    start = lines.index(next(ln for ln in lines if ln.startswith('keypoint')))
-    assert lines[start].split() == ['keypoint', 'x', 'y', 'score', 'sigma_x', 'sigma_y']
+    start = lines.index(next(ln for ln in lines if ln.split()[:2] == ['frame', 'image']))
+    header = ['frame', 'image', 'instance', 'keypoint', 'x', 'y', 'sigma_x', 'sigma_y', 'score']
+    assert lines[start].split() == header
     rows = [ln.split() for ln in lines[start + 1 : start + 12]]
-    assert [r[0] for r in rows] == [
-        'head',
-        'neck',
-        'left_elbow',
-        'right_elbow',
-        'left_wrist',
-        'right_wrist',
-        'pelvis',
-        'left_knee',
-        'right_knee',
-        'left_ankle',
-        'right_ankle',
-    ]
-    assert all(float(r[4]) > 0 and float(r[5]) > 0 for r in rows)
-    assert drawing.stat().st_size > 0
+    assert [r[3] for r in rows] == list(KEYPOINTS)
+    assert all(float(r[6]) > 0 and float(r[7]) > 0 for r in rows)
+    assert (out / 'visualizations' / '000024.png').stat().st_size > 0
+    assert len(pd.read_csv(out / 'predictions' / 'predictions.csv')) == len(KEYPOINTS)
 
 
 def test_benchmark_trains_from_an_installed_wheel(installed_wheel, tiny_figures, tmp_path):

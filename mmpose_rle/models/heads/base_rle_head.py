@@ -43,6 +43,7 @@ from torch import Tensor
 from mmpose_rle.registry import MODELS
 
 from ..losses.sanitize import mask_non_finite_labels
+from ..utils.image_sigmas import input_to_image_sigmas
 from ..utils.sigma_calibration import MODES, SigmaCalibration
 
 __all__ = ['BaseRLEHead', 'RLEOutputs']
@@ -166,8 +167,10 @@ class BaseRLEHead(BaseHead):
         both (``σ̂`` and the raw RMS included) are averaged after un-flipping, as in MMPose,
         and the average RMS goes through the flip-test σ map; without it, through the
         single-view map. ``keypoint_sigmas`` (``(1, K, D)`` per instance) is the predictive
-        RMS error of each coordinate in pixels of the model input; map it to the image with
-        :func:`mmpose_rle.apis.sigmas_in_image`.
+        RMS error of each coordinate in pixels of the model input, and, for a top-down crop
+        (``input_scale`` in the metainfo), ``keypoint_sigmas_image`` the same in image
+        pixels (:func:`~mmpose_rle.models.utils.input_to_image_sigmas`): a per-instance
+        field, so it survives MMPose's merging of the instances of an image.
         """
         metainfo = batch_data_samples[0].metainfo
         if test_cfg.get('flip_test', False):
@@ -197,8 +200,12 @@ class BaseRLEHead(BaseHead):
         preds = self.decode(outputs[..., : 2 * dim].unsqueeze(1))  # (B, N=1, K, 2D)
         input_size = np.asarray(metainfo.get('input_size', (1,) * dim), dtype=np.float32)
         sigmas = outputs[..., 2 * dim :].detach().cpu().numpy() * input_size
-        for pred, sigma in zip(preds, sigmas):
+        for pred, sigma, sample in zip(preds, sigmas, batch_data_samples):
             pred.keypoint_sigmas = sigma[None]
+            if 'input_scale' in sample.metainfo:
+                pred.keypoint_sigmas_image = input_to_image_sigmas(
+                    sigma[None], input_size, sample.metainfo['input_scale']
+                ).astype(np.float32)
         return preds
 
     def loss(

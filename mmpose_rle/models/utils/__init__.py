@@ -1,11 +1,13 @@
 """Building blocks shared by the heads."""
 
+from .image_sigmas import input_to_image_sigmas
 from .lifting_units import CUBE_INIT_CFG, cube_label_scale, lifting_label_mm
 from .sigma_calibration import SigmaCalibration
 from .soft_argmax import cell_grid, pixel_grid, soft_argmax, spatial_log_softmax
 
 __all__ = [
     'SigmaCalibration',
+    'input_to_image_sigmas',
     'cell_grid',
     'pixel_grid',
     'soft_argmax',

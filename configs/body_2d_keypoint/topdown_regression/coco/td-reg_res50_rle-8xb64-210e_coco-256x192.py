@@ -5,6 +5,8 @@ _base_ = [
 ]
 
 custom_imports = dict(imports=['mmpose_rle'], allow_failed_imports=False)
+# MMPose's drawing plus sigma ellipses (test --show-dir, MMPoseInferencer, demos)
+visualizer = dict(type='mmpose_rle.SigmaPoseLocalVisualizer')
 
 model = dict(
     head=dict(
