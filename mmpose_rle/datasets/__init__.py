@@ -19,6 +19,7 @@ from .synthetic3d import (
     generate_synthetic_lifting,
     skeleton_poses,
 )
+from .synthetic_video import FigureVideo, figure_video, write_video
 
 __all__ = [
     'KEYPOINTS',
@@ -27,6 +28,9 @@ __all__ = [
     'SIGMAS',
     'SyntheticFigures',
     'generate_synthetic_figures',
+    'FigureVideo',
+    'figure_video',
+    'write_video',
     'JOINTS',
     'PARENTS',
     'BONES',

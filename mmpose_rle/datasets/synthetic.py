@@ -30,7 +30,10 @@ __all__ = [
     'SKELETON',
     'SIGMAS',
     'SyntheticFigures',
+    'draw_figure',
+    'figure_keypoints',
     'generate_synthetic_figures',
+    'render_background',
 ]
 
 KEYPOINTS = (
@@ -80,7 +83,7 @@ class SyntheticFigures:
         )
 
 
-def _background(rng: np.random.Generator, size: int) -> np.ndarray:
+def render_background(rng: np.random.Generator, size: int) -> np.ndarray:
     """Smooth colour noise plus stripes or checks plus pixel noise, uint8 BGR."""
     low = rng.uniform(60, 200, size=(4, 4, 3)).astype(np.float32)
     img = cv2.resize(low, (size, size), interpolation=cv2.INTER_CUBIC)
@@ -99,31 +102,58 @@ def _pose(rng: np.random.Generator, size: int) -> np.ndarray:
     scale = rng.uniform(0.15, 0.24) * size  # torso length
     root = rng.uniform(0.4, 0.6, size=2) * size
     tilt = rng.normal(0, 0.35)  # torso angle from vertical
+    head = rng.normal(0, 0.3)
+    limbs = {}
+    for side in ('left', 'right'):  # draw order fixed: it defines the data set
+        limbs[side] = tuple(
+            rng.uniform(lo, hi) for lo, hi in ((0.4, 2.6), (-0.3, 1.5), (0.1, 0.8), (-0.6, 0.2))
+        )
+    return figure_keypoints(scale, root, tilt, head, limbs)
+
+
+def figure_keypoints(
+    scale: float,
+    root: np.ndarray,
+    tilt: float,
+    head: float,
+    limbs: Dict[str, Tuple[float, float, float, float]],
+) -> np.ndarray:
+    """Keypoints ``(11, 2)`` of a figure from its torso and joint angles.
+
+    Args:
+        scale (float): Torso length in pixels.
+        root (np.ndarray): ``(2,)`` torso centre.
+        tilt (float): Torso angle from vertical (radians).
+        head (float): Head angle relative to the torso.
+        limbs (dict): Per side (``'left'``, ``'right'``): upper-arm angle, elbow bend,
+            thigh spread and knee bend (radians), mirrored for the right side.
+
+    Returns:
+        np.ndarray: ``(11, 2)`` keypoints in :data:`KEYPOINTS` order.
+    """
     up = np.array([math.sin(tilt), -math.cos(tilt)])
 
     def step(origin, angle, length):
         return origin + length * np.array([math.sin(angle), -math.cos(angle)])
 
+    root = np.asarray(root, dtype=np.float64)
     pelvis = root + 0.5 * scale * -up
     neck = root + 0.5 * scale * up
-    head = step(neck, tilt + rng.normal(0, 0.3), 0.35 * scale)
-    kps = {'head': head, 'neck': neck, 'pelvis': pelvis}
+    kps = {'head': step(neck, tilt + head, 0.35 * scale), 'neck': neck, 'pelvis': pelvis}
     for side, sign in (('left', 1.0), ('right', -1.0)):
         # the figure faces the viewer: its left limbs are on the image's right
-        upper = tilt + sign * rng.uniform(0.4, 2.6)
+        arm, elbow, spread, knee = limbs[side]
+        upper = tilt + sign * arm
         kps[f'{side}_elbow'] = step(neck, upper, 0.45 * scale)
-        kps[f'{side}_wrist'] = step(
-            kps[f'{side}_elbow'], upper + sign * rng.uniform(-0.3, 1.5), 0.4 * scale
-        )
-        thigh = tilt + math.pi - sign * rng.uniform(0.1, 0.8)
+        kps[f'{side}_wrist'] = step(kps[f'{side}_elbow'], upper + sign * elbow, 0.4 * scale)
+        thigh = tilt + math.pi - sign * spread
         kps[f'{side}_knee'] = step(pelvis, thigh, 0.55 * scale)
-        kps[f'{side}_ankle'] = step(
-            kps[f'{side}_knee'], thigh + sign * rng.uniform(-0.6, 0.2), 0.5 * scale
-        )
+        kps[f'{side}_ankle'] = step(kps[f'{side}_knee'], thigh + sign * knee, 0.5 * scale)
     return np.stack([kps[name] for name in KEYPOINTS]).astype(np.float32)
 
 
-def _draw(img: np.ndarray, kps: np.ndarray, rng: np.random.Generator) -> None:
+def draw_figure(img: np.ndarray, kps: np.ndarray, rng: np.random.Generator) -> None:
+    """Draw a figure with keypoints ``kps`` ``(11, 2)`` into ``img`` (line width from ``rng``)."""
     size = img.shape[0]
     width = max(2, int(round(rng.uniform(0.02, 0.035) * size)))
     for a, b in SKELETON:
@@ -247,9 +277,9 @@ def generate_synthetic_figures(
 
         indices = tqdm(indices, desc='generating synthetic figures', unit='img')
     for i in indices:
-        img = _background(rng, params.image_size)
+        img = render_background(rng, params.image_size)
         kps = _pose(rng, params.image_size)
-        _draw(img, kps, rng)
+        draw_figure(img, kps, rng)
         name = f'{i:06d}.png'
         cv2.imwrite(str(out / 'images' / name), img)
         split = 'train' if i < params.num_train else 'val'
