@@ -126,3 +126,27 @@ def test_a_video_gives_a_table_with_sigma_smoothed_columns_and_a_drawn_video(inf
 def test_boxes_of_the_wrong_shape_are_refused(inferencer, image):
     with pytest.raises(ValueError, match=r'\(N, 4\) or \(N, 5\)'):
         list(inferencer(image, bboxes=[np.zeros((2, 3))]))
+
+
+def test_an_mmdetection_detector_is_a_box_source(data_roots, image, tmp_path):
+    """MMPose's detector path with an MMDetection config (random weights: any boxes do)."""
+    from mmdet.apis import init_detector
+    from mmengine.utils import get_installed_path
+
+    det_config = str(
+        Path(get_installed_path('mmpose'))
+        / '.mim/demo/mmdetection_cfg/rtmdet_nano_320-8xb32_coco-person.py'
+    )
+    detector = init_detector(det_config, None, device='cpu')
+    torch.save({'state_dict': detector.state_dict(), 'meta': {}}, tmp_path / 'det.pth')
+    inferencer = SigmaPoseInferencer(
+        str(QUICKSTART_CONFIG),
+        device='cpu',
+        det_model=det_config,
+        det_weights=str(tmp_path / 'det.pth'),
+        det_cat_ids=(0,),
+    )
+    (result,) = list(inferencer(image, bbox_thr=0.0))
+    boxes = np.array([inst['bbox'][0] for inst in result['predictions'][0]])
+    assert len(boxes) >= 1 and not np.allclose(boxes[0], [0, 0, 80, 96])
+    assert all('keypoint_sigmas' in inst for inst in result['predictions'][0])
