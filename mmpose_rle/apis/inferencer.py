@@ -40,7 +40,7 @@ from mmpose_rle.registry import INFERENCERS
 from .boxes import BoxSource
 from .kalman import smooth_keypoints
 
-__all__ = ['SigmaPoseInferencer', 'TABLE_COLUMNS', 'smooth_table']
+__all__ = ['SigmaPoseInferencer', 'TABLE_COLUMNS', 'instance_dicts', 'smooth_table']
 
 #: Columns of :attr:`SigmaPoseInferencer.table`.
 TABLE_COLUMNS = (
