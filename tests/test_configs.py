@@ -1,4 +1,5 @@
-"""Every shipped 2-D config parses and builds; swap configs are three statements.
+"""Every shipped 2-D config parses and builds; swap configs are three statements (plus
+imports and the σ visualizer).
 
 (The 3-D lifting configs, ``configs/body_3d_keypoint`` and ``configs/quickstart3d``, are
 checked by ``tests/test_e2e_lifting.py``.)"""
@@ -40,8 +41,9 @@ def test_config_builds_a_model_with_our_head(path, monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize('path', SWAPS, ids=lambda p: p.name)
-def test_swap_is_at_most_three_statements_plus_custom_imports(path):
-    """From a heatmap config: codec, model and pipeline; from an RLE config: the model."""
+def test_swap_is_at_most_three_statements_plus_imports_and_visualizer(path):
+    """From a heatmap config: codec, model and pipeline; from an RLE config: the model; plus
+    the visualizer that draws σ."""
     names = [
         t.id
         for node in ast.parse(path.read_text()).body
@@ -50,7 +52,7 @@ def test_swap_is_at_most_three_statements_plus_custom_imports(path):
     ]
     from_rle = path.name.startswith('td-reg_')
     expected = ['model'] if from_rle else ['codec', 'model', 'train_dataloader']
-    assert names == ['_base_', 'custom_imports', *expected]
+    assert names == ['_base_', 'custom_imports', 'visualizer', *expected]
 
 
 def test_hand_swap_trains_with_21_keypoints():

@@ -4,7 +4,7 @@ _base_ = [
     'mmpose::hand_2d_keypoint/topdown_heatmap/onehand10k/td-hm_res50_8xb32-210e_onehand10k-256x256.py'
 ]  # noqa: E501
 custom_imports = dict(imports=['mmpose_rle'], allow_failed_imports=False)
-# MMPose's drawing plus sigma ellipses (test --show-dir, MMPoseInferencer, demos)
+# optional: MMPose's drawing plus sigma ellipses (test --show-dir, MMPoseInferencer, demos)
 visualizer = dict(type='mmpose_rle.SigmaPoseLocalVisualizer')
 
 codec = dict(type='RegressionLabel', input_size=_base_.codec.input_size)

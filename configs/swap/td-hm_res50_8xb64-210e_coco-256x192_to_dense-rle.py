@@ -4,7 +4,7 @@
 # no neck, as for the heatmap head; everything else stays MMPose's.
 _base_ = ['mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_res50_8xb64-210e_coco-256x192.py']
 custom_imports = dict(imports=['mmpose_rle'], allow_failed_imports=False)
-# MMPose's drawing plus sigma ellipses (test --show-dir, MMPoseInferencer, demos)
+# optional: MMPose's drawing plus sigma ellipses (test --show-dir, MMPoseInferencer, demos)
 visualizer = dict(type='mmpose_rle.SigmaPoseLocalVisualizer')
 
 codec = dict(type='RegressionLabel', input_size=_base_.codec.input_size)

@@ -5,7 +5,7 @@ _base_ = [
     'mmpose::body_2d_keypoint/topdown_regression/coco/td-reg_res50_rle-8xb64-210e_coco-256x192.py'
 ]
 custom_imports = dict(imports=['mmpose_rle'], allow_failed_imports=False)
-# MMPose's drawing plus sigma ellipses (test --show-dir, MMPoseInferencer, demos)
+# optional: MMPose's drawing plus sigma ellipses (test --show-dir, MMPoseInferencer, demos)
 visualizer = dict(type='mmpose_rle.SigmaPoseLocalVisualizer')
 
 model = dict(

@@ -20,9 +20,9 @@ output files are MMPose's. It adds:
 
 Example::
 
-    >>> inferencer = SigmaPoseInferencer(config, checkpoint, show_progress=True)
-    >>> results = list(inferencer('video.mp4', out_dir='out', smooth=True))
-    >>> inferencer.table  # also in out/predictions/video.csv
+    inferencer = SigmaPoseInferencer(config, checkpoint, show_progress=True)
+    results = list(inferencer('video.mp4', out_dir='out', smooth=True))
+    inferencer.table  # also in out/predictions/video.csv
 """
 
 import os
