@@ -32,6 +32,7 @@ from mmpose_rle.benchmark import (
     measure_speed,
     paired_markdown,
     paired_speed,
+    subset_training_set,
     summarise,
     train_and_evaluate,
     write_report,
@@ -75,6 +76,12 @@ def parse_args() -> argparse.Namespace:
         '--reuse',
         action='store_true',
         help='keep runs already trained in --out-dir (continue a benchmark)',
+    )
+    parser.add_argument(
+        '--train-fraction',
+        type=float,
+        default=1.0,
+        help='train on this random share of the training split (drawn per seed; epochs kept)',
     )
     parser.add_argument('--threads', type=int, default=2, help='torch threads for timing')
     parser.add_argument(
@@ -130,8 +137,9 @@ def main() -> None:
         runs: dict = {name: {} for name in cfgs}
         for seed, name in tqdm(order, desc='training runs'):
             work = osp.join(args.out_dir, name, f'seed{seed}')
+            cfg = subset_training_set(cfgs[name], args.train_fraction, seed)
             runs[name][seed] = train_and_evaluate(
-                cfgs[name], work, seed, args.epochs, args.reuse, args.val_interval
+                cfg, work, seed, args.epochs, args.reuse, args.val_interval
             )
             tqdm.write(
                 f'{name} seed {seed}: '

@@ -11,6 +11,7 @@ from .curves import learning_curve, mean_curve, plot_learning_curves
 from .paired import interleaved_times, paired_speed, ratio_stats
 from .report import markdown, paired_markdown, summarise, write_report
 from .speed import measure_speed, median_time, packed_batch
+from .train_subset import subset_training_set
 from .uncertainty_eval import CALIBRATIONS, sigma_scored_coco, uncertainty_report
 from .variants import DEFAULT_VARIANTS, VARIANTS, make_variant
 
@@ -38,5 +39,6 @@ __all__ = [
     'make_variant',
     'CALIBRATIONS',
     'uncertainty_report',
+    'subset_training_set',
     'sigma_scored_coco',
 ]

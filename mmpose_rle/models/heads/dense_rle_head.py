@@ -10,10 +10,15 @@ and keeps what RLE gives: a continuous coordinate (no quantisation) and a predic
     L = L_RLE(μ̂, σ̂) + λ · Σ_k KL(T_k ‖ softmax(β Z_k)) / N
 
 The heatmap logits ``Z`` come from SimpleBaseline deconvolutions (or a lighter stack),
-``μ̂`` is their soft-argmax and ``σ̂`` comes from the pooled features and, optionally, from
-the spread of each map (``σ_spread``: ``ℓ_kc += a_kc log std_c(P_k)``, with ``a``
-learned from 0). It takes MMPose's ``RegressionLabel`` codec as it is: the dense target is
-built from the normalised labels inside the head. Loss logs: ``loss_kpt`` (RLE),
+``μ̂`` is their soft-argmax and the σ logits ``ℓ_kc`` are a sum of learned terms: the pooled
+features' linear map (``sigma_pooled``) and, optionally, statistics of each map
+(``sigma_map_stats``)::
+
+    ℓ_kc = [W·gap(F)]_kc + b_kc + a_kc·log std_c(P_k) + p_kc·log max P_k + e_kc·H(P_k)
+
+with ``a, p, e`` learned from 0 and ``H`` the entropy of the map. It takes MMPose's
+``RegressionLabel`` codec as it is: the dense target is built from the normalised labels
+inside the head. Loss logs: ``loss_kpt`` (RLE),
 ``loss_dense`` and the RLE head's ``acc_pose``, ``nll``, ``sigma_mean``.
 """
 
@@ -29,7 +34,37 @@ from mmpose_rle.registry import MODELS
 from ..losses import HeatmapKLLoss
 from .integral_rle_head import IntegralRLEHead
 
-__all__ = ['DenseRLEHead']
+__all__ = ['DenseRLEHead', 'MAP_STATS', 'map_statistic']
+
+#: Statistics of a keypoint's softmax map that can feed its σ logits.
+MAP_STATS = ('spread', 'peak', 'entropy')
+
+
+def map_statistic(stat: str, probs: Tensor, coords: Tensor, grids: Tuple[Tensor, Tensor]) -> Tensor:
+    """One statistic of each keypoint's softmax map, ``(B, K, 2)`` (per coordinate).
+
+    Args:
+        stat (str): ``'spread'``: ``log std_c(P_k)`` about the soft-argmax ``μ̂_k``;
+            ``'peak'``: ``log max P_k``; ``'entropy'``: ``H(P_k) = −Σ P log P`` (the last
+            two the same for both coordinates).
+        probs (Tensor): ``(B, K, H, W)`` the maps ``P``.
+        coords (Tensor): ``(B, K, 2)`` their soft-argmax in the grids' units.
+        grids (tuple): ``(gx (W,), gy (H,))`` cell centres.
+    """
+    if stat == 'spread':
+        gx, gy = grids
+        var_x = (probs.sum(-2) * (gx - coords[..., 0:1]) ** 2).sum(-1)
+        var_y = (probs.sum(-1) * (gy - coords[..., 1:2]) ** 2).sum(-1)
+        return 0.5 * torch.log(torch.stack([var_x, var_y], dim=-1).clamp_min(1e-12))
+    flat = probs.flatten(2)
+    if stat == 'peak':
+        value = torch.log(flat.amax(-1).clamp_min(1e-12))
+    elif stat == 'entropy':
+        value = -(flat * torch.log(flat.clamp_min(1e-12))).sum(-1)
+    else:
+        raise ValueError(f'unknown map statistic {stat!r}; use one of {MAP_STATS}')
+    return value.unsqueeze(-1).expand(-1, -1, 2)
+
 
 OptIntSeq = Optional[Sequence[int]]
 
@@ -56,7 +91,14 @@ class DenseRLEHead(IntegralRLEHead):
         target_mean_matched (bool): Centre each dense target so that its mean is the
             label also where the map's border cuts it
             (:class:`~mmpose_rle.models.losses.HeatmapKLLoss`). Default: True.
-        sigma_from_spread (bool): Add ``a ⊙ log std(P)`` to the σ logits. Default: False.
+        sigma_from_spread (bool): Add ``a ⊙ log std(P)`` to the σ logits (the same as
+            ``'spread'`` in ``sigma_map_stats``). Default: False.
+        sigma_map_stats (sequence[str]): Map statistics added to the σ logits, any of
+            ``'spread'`` (``log std_c(P_k)``), ``'peak'`` (``log max P_k``) and
+            ``'entropy'`` (``H(P_k)``), each with its own weight per keypoint and
+            coordinate, learned from 0. Default: ().
+        sigma_pooled (bool): Whether the pooled features' linear map enters the σ logits;
+            without it the σ logits are the bias plus the map statistics. Default: True.
         heatmap_init_std (float, optional): Standard deviation of the final ``1×1`` conv's
             initial weights in units of ``1/√C_f`` (``C_f`` its input channels): 1 gives
             heatmap logits of about unit spread at step 0, a map that is not flat. ``None``
@@ -75,6 +117,8 @@ class DenseRLEHead(IntegralRLEHead):
         target_sigma: float = 2.0,
         target_mean_matched: bool = True,
         sigma_from_spread: bool = False,
+        sigma_map_stats: Sequence[str] = (),
+        sigma_pooled: bool = True,
         heatmap_init_std: Optional[float] = 1.0,
         init_cfg: OptConfigType = None,
         **kwargs,
@@ -89,10 +133,23 @@ class DenseRLEHead(IntegralRLEHead):
         self.dense_loss_module = HeatmapKLLoss(
             target_sigma=target_sigma, loss_weight=dense_weight, match_mean=target_mean_matched
         )
-        self.sigma_from_spread = sigma_from_spread
+        stats = tuple(
+            dict.fromkeys((('spread',) if sigma_from_spread else ()) + tuple(sigma_map_stats))
+        )
+        unknown = set(stats) - set(MAP_STATS)
+        if unknown:
+            raise ValueError(
+                f'DenseRLEHead: unknown sigma_map_stats {sorted(unknown)}; use {MAP_STATS}'
+            )
+        if not (sigma_pooled or stats):
+            raise ValueError(
+                'DenseRLEHead: without sigma_pooled, sigma_map_stats must name a statistic'
+            )
+        self.sigma_map_stats = stats
+        self.sigma_pooled = sigma_pooled
         self.heatmap_init_std = heatmap_init_std
-        if sigma_from_spread:
-            self.spread_weight = nn.Parameter(torch.zeros(num_joints, 2))
+        for stat in stats:  # 'spread_weight' is also sigma_from_spread's checkpoint name
+            setattr(self, f'{stat}_weight', nn.Parameter(torch.zeros(num_joints, 2)))
 
     def init_weights(self) -> None:
         """``init_cfg``, ``sigma_init``, then the final conv from ``heatmap_init_std``
@@ -115,16 +172,16 @@ class DenseRLEHead(IntegralRLEHead):
                     final.bias.zero_()
 
     def sigma_logits(self, pooled: Tensor, probs: Tensor, coords: Tensor) -> Tensor:
-        """σ logits ``(B, K, 2)``: the pooled features' linear map, plus ``a ⊙ log std(P)``
-        with ``sigma_from_spread``."""
-        logits = super().sigma_logits(pooled, probs, coords)
-        if not self.sigma_from_spread:
-            return logits
-        gx, gy = self.grids(probs)
-        var_x = (probs.sum(-2) * (gx - coords[..., 0:1]) ** 2).sum(-1)
-        var_y = (probs.sum(-1) * (gy - coords[..., 1:2]) ** 2).sum(-1)
-        log_std = 0.5 * torch.log(torch.stack([var_x, var_y], dim=-1).clamp_min(1e-12))
-        return logits + self.spread_weight * log_std.to(logits)
+        """σ logits ``(B, K, 2)``: the pooled features' linear map (or its bias alone
+        without ``sigma_pooled``) plus the weighted map statistics of ``sigma_map_stats``."""
+        if self.sigma_pooled:
+            logits = super().sigma_logits(pooled, probs, coords)
+        else:
+            logits = self.fc_sigma.bias.reshape(1, self.num_joints, 2).expand(len(probs), -1, -1)
+        for stat in self.sigma_map_stats:
+            value = map_statistic(stat, probs, coords, self.grids(probs))
+            logits = logits + getattr(self, f'{stat}_weight') * value.to(logits)
+        return logits
 
     def loss(
         self, inputs: Tuple[Tensor], batch_data_samples: OptSampleList, train_cfg: ConfigType = {}

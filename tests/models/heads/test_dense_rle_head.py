@@ -90,6 +90,36 @@ def test_sigma_from_spread_starts_neutral_and_follows_log_std():
     torch.testing.assert_close(delta, std_x.log(), rtol=1e-4, atol=1e-5)
 
 
+def test_peak_and_entropy_terms_follow_the_maps():
+    head = make_head(sigma_map_stats=('peak', 'entropy'))
+    plain = make_head()
+    plain.load_state_dict(head.state_dict(), strict=False)
+    torch.testing.assert_close(head.forward(feats()), plain.forward(feats()))  # neutral at 0
+    probs = head.get_heatmaps(feats()).flatten(2).double()
+    peak = np.log(probs.max(-1).values.detach().numpy())
+    entropy = -(probs * probs.log()).sum(-1).detach().numpy()
+    for stat, want in (('peak', peak), ('entropy', entropy)):
+        with torch.no_grad():
+            head.peak_weight.fill_(1.0 if stat == 'peak' else 0.0)
+            head.entropy_weight.fill_(1.0 if stat == 'entropy' else 0.0)
+        delta = (head.forward(feats())[..., 2:] - plain.forward(feats())[..., 2:]).detach()
+        np.testing.assert_allclose(delta[..., 0].numpy(), want, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(delta[..., 1].numpy(), want, rtol=1e-4, atol=1e-5)
+
+
+def test_sigma_without_pooled_features_is_bias_plus_statistics():
+    head = make_head(sigma_map_stats=('spread',), sigma_pooled=False)
+    out = head.forward(feats())
+    bias = head.fc_sigma.bias.reshape(1, K, 2).expand(2, -1, -1)
+    torch.testing.assert_close(out[..., 2:], bias)  # the statistic's weight starts at 0
+    head.loss(feats(), samples())['loss_kpt'].backward()
+    assert head.fc_sigma.weight.grad is None and head.spread_weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match='unknown sigma_map_stats'):
+        make_head(sigma_map_stats=('mode',))
+    with pytest.raises(ValueError, match='must name a statistic'):
+        make_head(sigma_pooled=False)
+
+
 def test_flip_test_averages_the_unflipped_outputs():
     head = make_head().eval()
     randomise_(head.simplebaseline_head, std=0.5)
