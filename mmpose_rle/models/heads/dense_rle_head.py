@@ -16,9 +16,9 @@ features' linear map (``sigma_pooled``) and, optionally, statistics of each map
 
     ℓ_kc = [W·gap(F)]_kc + b_kc + a_kc·log std_c(P_k) + p_kc·log max P_k + e_kc·H(P_k)
 
-with ``a, p, e`` learned from 0 and ``H`` the entropy of the map. It takes MMPose's
-``RegressionLabel`` codec as it is: the dense target is built from the normalised labels
-inside the head. Loss logs: ``loss_kpt`` (RLE),
+with ``a, p, e`` learned (from ``sigma_map_init``) and ``H`` the entropy of the map. It takes
+MMPose's ``RegressionLabel`` codec as it is: the dense target is built from the normalised
+labels inside the head. Loss logs: ``loss_kpt`` (RLE),
 ``loss_dense`` and the RLE head's ``acc_pose``, ``nll``, ``sigma_mean``.
 """
 
@@ -97,6 +97,8 @@ class DenseRLEHead(IntegralRLEHead):
             ``'spread'`` (``log std_c(P_k)``), ``'peak'`` (``log max P_k``) and
             ``'entropy'`` (``H(P_k)``), each with its own weight per keypoint and
             coordinate, learned from 0. Default: ().
+        sigma_map_init (float): Initial value of the statistics' weights (1 with
+            ``'spread'`` alone: σ starts proportional to the map's spread). Default: 0.0.
         sigma_pooled (bool): Whether the pooled features' linear map enters the σ logits;
             without it the σ logits are the bias plus the map statistics. Default: True.
         heatmap_init_std (float, optional): Standard deviation of the final ``1×1`` conv's
@@ -118,6 +120,7 @@ class DenseRLEHead(IntegralRLEHead):
         target_mean_matched: bool = True,
         sigma_from_spread: bool = False,
         sigma_map_stats: Sequence[str] = (),
+        sigma_map_init: float = 0.0,
         sigma_pooled: bool = True,
         heatmap_init_std: Optional[float] = 1.0,
         init_cfg: OptConfigType = None,
@@ -149,7 +152,8 @@ class DenseRLEHead(IntegralRLEHead):
         self.sigma_pooled = sigma_pooled
         self.heatmap_init_std = heatmap_init_std
         for stat in stats:  # 'spread_weight' is also sigma_from_spread's checkpoint name
-            setattr(self, f'{stat}_weight', nn.Parameter(torch.zeros(num_joints, 2)))
+            weight = torch.full((num_joints, 2), float(sigma_map_init))
+            setattr(self, f'{stat}_weight', nn.Parameter(weight))
 
     def init_weights(self) -> None:
         """``init_cfg``, ``sigma_init``, then the final conv from ``heatmap_init_std``

@@ -114,6 +114,12 @@ def test_sigma_without_pooled_features_is_bias_plus_statistics():
     torch.testing.assert_close(out[..., 2:], bias)  # the statistic's weight starts at 0
     head.loss(feats(), samples())['loss_kpt'].backward()
     assert head.fc_sigma.weight.grad is None and head.spread_weight.grad.abs().sum() > 0
+    started = make_head(sigma_map_stats=('spread',), sigma_pooled=False, sigma_map_init=1.0)
+    probs = started.get_heatmaps(feats())
+    out = started.forward(feats())
+    gy = started.grids(probs)[1]
+    std_y = ((probs.sum(-1) * (gy - out[..., 1:2]) ** 2).sum(-1)).sqrt()
+    torch.testing.assert_close(out[..., 3] - started.fc_sigma.bias[1::2], std_y.log())
     with pytest.raises(ValueError, match='unknown sigma_map_stats'):
         make_head(sigma_map_stats=('mode',))
     with pytest.raises(ValueError, match='must name a statistic'):
