@@ -96,9 +96,10 @@ class DenseRLEHead(IntegralRLEHead):
         sigma_map_stats (sequence[str]): Map statistics added to the σ logits, any of
             ``'spread'`` (``log std_c(P_k)``), ``'peak'`` (``log max P_k``) and
             ``'entropy'`` (``H(P_k)``), each with its own weight per keypoint and
-            coordinate, learned from 0. Default: ().
+            coordinate, learned from ``sigma_map_init``. Default: ().
         sigma_map_init (float): Initial value of the statistics' weights (1 with
-            ``'spread'`` alone: σ starts proportional to the map's spread). Default: 0.0.
+            ``'spread'`` alone: σ̂ starts monotone in the map's spread, about proportional to it
+            where σ̂ is small). Default: 0.0.
         sigma_pooled (bool): Whether the pooled features' linear map enters the σ logits;
             without it the σ logits are the bias plus the map statistics. Default: True.
         heatmap_init_std (float, optional): Standard deviation of the final ``1×1`` conv's
