@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import cv2
 import mmengine
 import numpy as np
 import pandas as pd
@@ -28,9 +29,6 @@ CONFIGS_2D = sorted(
 def image(tmp_path) -> str:
     img = np.random.default_rng(0).integers(0, 255, (96, 80, 3), dtype=np.uint8)
     path = tmp_path / 'img.png'
-    mmengine.mkdir_or_exist(tmp_path)
-    import cv2
-
     cv2.imwrite(str(path), img)
     return str(path)
 

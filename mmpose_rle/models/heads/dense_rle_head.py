@@ -183,8 +183,9 @@ class DenseRLEHead(IntegralRLEHead):
             logits = super().sigma_logits(pooled, probs, coords)
         else:
             logits = self.fc_sigma.bias.reshape(1, self.num_joints, 2).expand(len(probs), -1, -1)
+        grids = self.grids(probs) if self.sigma_map_stats else None
         for stat in self.sigma_map_stats:
-            value = map_statistic(stat, probs, coords, self.grids(probs))
+            value = map_statistic(stat, probs, coords, grids)
             logits = logits + getattr(self, f'{stat}_weight') * value.to(logits)
         return logits
 
