@@ -27,7 +27,12 @@ from mmpose_rle.calibration import collect_predictions
 from mmpose_rle.engine import CPUAwareRunner
 
 from .curves import learning_curve
-from .uncertainty_eval import coco_metric_args, sigma_scored_coco, uncertainty_report
+from .uncertainty_eval import (
+    coco_metric_args,
+    ranking_report,
+    sigma_scored_coco,
+    uncertainty_report,
+)
 
 __all__ = [
     'train_variant',
@@ -118,7 +123,9 @@ def evaluate_checkpoint(
         ``predicts_sigma`` and ``curves``
         (:func:`~mmpose_rle.benchmark.uncertainty_eval.uncertainty_report`); and for models
         with σ, ``sigma_score/coco/AP`` and the like, COCO AP with each keypoint scored by
-        its expected OKS under the cross-fitted temperature-calibrated σ.
+        its expected OKS under the cross-fitted temperature-calibrated σ; with a
+        ``CocoMetric``, :func:`~mmpose_rle.benchmark.uncertainty_eval.ranking_report`'s
+        ranking of the instance scores and AP of the best ranking.
     """
     cfg = cfg.copy()
     cfg.load_from, cfg.work_dir = checkpoint, work_dir
@@ -131,12 +138,16 @@ def evaluate_checkpoint(
     calibrated = report.pop('calibrated_sigmas')
     metrics.update(report)  # with 'curves': the reliability and sparsification curves
     coco = coco_metric_args(cfg.test_evaluator)
+    meta = runner.test_dataloader.dataset.metainfo
+    if coco is not None:
+        sigmas = calibrated['temperature'] if 'sigmas' in predictions else None
+        metrics.update(ranking_report(predictions, coco, meta, sigmas))
     if 'sigmas' in predictions and coco is not None:
         scored = sigma_scored_coco(
             predictions['samples'],
             calibrated['temperature'],
             coco,
-            runner.test_dataloader.dataset.metainfo,
+            meta,
         )
         metrics.update({f'sigma_score/{k}': v for k, v in scored.items()})
     return metrics

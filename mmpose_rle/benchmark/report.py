@@ -32,6 +32,9 @@ ACCURACY_COLUMNS = [
     ('EPE', 'EPE (px)', '{:.2f}'),
     ('coco/AP', 'COCO AP', '{:.3f}'),
     ('sigma_score/coco/AP', 'COCO AP, σ score', '{:.3f}'),
+    ('oracle_score/coco/AP', 'COCO AP, OKS-ranked', '{:.3f}'),
+    ('score/oks_spearman', 'ρ(score, OKS)', '{:.2f}'),
+    ('sigma_score/oks_spearman', 'ρ(σ score, OKS)', '{:.2f}'),
     ('train_time', 'train time (s)', '{:.0f}'),
     ('iter_time', 's / iteration', '{:.3f}'),
 ]

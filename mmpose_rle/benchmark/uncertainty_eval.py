@@ -16,18 +16,30 @@ already give. Coverage, ECE, NLL and AUSE of the raw heatmap "σ" mean nothing (
 unit); AUSE and ρ after calibration do.
 
 :func:`sigma_scored_coco` recomputes COCO AP with each keypoint scored by its expected OKS
-(:func:`~mmpose_rle.evaluation.expected_oks`) under the cross-fitted σ.
+(:func:`~mmpose_rle.evaluation.expected_oks`) under the cross-fitted σ, and
+:func:`ranking_report` says how well the instance scores (the model's own and the σ score)
+rank the instances by their true OKS, and the AP of the best ranking
+(:mod:`~mmpose_rle.evaluation.instance_ranking`).
 """
 
+import copy
 from typing import Dict, List, Optional
 
 import numpy as np
 from mmengine.evaluator import Evaluator
 
 from mmpose_rle.calibration import cross_fit
-from mmpose_rle.evaluation import reliability, sparsification, uncertainty_metrics
+from mmpose_rle.evaluation import (
+    expected_oks,
+    instance_oks,
+    oracle_keypoint_scores,
+    reliability,
+    score_ranking,
+    sparsification,
+    uncertainty_metrics,
+)
 
-__all__ = ['uncertainty_report', 'sigma_scored_coco', 'CALIBRATIONS']
+__all__ = ['uncertainty_report', 'sigma_scored_coco', 'ranking_report', 'CALIBRATIONS']
 
 CALIBRATIONS = ('temperature', 'power')
 
@@ -106,6 +118,57 @@ def sigma_scored_coco(
         start += n
     evaluator.process(samples)
     return evaluator.evaluate(len(samples))
+
+
+def _box_areas(samples: List) -> np.ndarray:
+    boxes = [np.asarray(s.pred_instances.bboxes, np.float64).reshape(-1, 4) for s in samples]
+    boxes = np.concatenate(boxes)
+    return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+
+
+def ranking_report(
+    predictions: Dict[str, object],
+    coco_metric: dict,
+    dataset_meta: dict,
+    sigmas: Optional[np.ndarray] = None,
+) -> Dict[str, float]:
+    """How well instance scores rank instances by their true OKS.
+
+    The OKS uses each instance's box area (top-down models copy the boxes they crop).
+
+    Args:
+        predictions (dict): :func:`~mmpose_rle.calibration.collect_predictions` with
+            ``samples``.
+        coco_metric (dict): The config's ``CocoMetric`` arguments.
+        dataset_meta (dict): The data set's metainfo (``sigmas``: the OKS sigmas).
+        sigmas (np.ndarray, optional): ``(N, K, D)`` σ in normalised units; when given,
+            the ranking of the σ score (mean expected OKS) is reported too.
+
+    Returns:
+        dict: ``score/oks_spearman`` (ρ between the mean keypoint score and the OKS),
+        ``oracle_score/coco/…`` (COCO metrics with every instance scored by its OKS) and,
+        with ``sigmas``, ``sigma_score/oks_spearman``.
+    """
+    samples = copy.deepcopy(predictions['samples'])
+    areas = _box_areas(samples)
+    scale = np.asarray(predictions['scale'], np.float64)[:, None, :]
+    oks_sigmas = dataset_meta['sigmas']
+    oks = instance_oks(predictions['errors'] * scale, areas, oks_sigmas, predictions['visible'])
+    out = {'score/oks_spearman': score_ranking(predictions['scores'].mean(1), oks)}
+    if sigmas is not None:
+        expected = expected_oks(sigmas * scale, areas, oks_sigmas)
+        out['sigma_score/oks_spearman'] = score_ranking(expected.mean(1), oks)
+    start = 0
+    scores = oracle_keypoint_scores(oks, predictions['errors'].shape[1])
+    for sample in samples:
+        n = len(sample.pred_instances.keypoints)
+        sample.pred_instances.keypoint_scores = scores[start : start + n].astype(np.float32)
+        start += n
+    evaluator = Evaluator([dict(coco_metric, type='mmpose.CocoMetric')])
+    evaluator.dataset_meta = dataset_meta
+    evaluator.process(samples)
+    out.update({f'oracle_score/{k}': v for k, v in evaluator.evaluate(len(samples)).items()})
+    return out
 
 
 def coco_metric_args(evaluator_cfg) -> Optional[dict]:

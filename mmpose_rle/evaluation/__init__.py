@@ -1,5 +1,7 @@
-"""Evaluation of the predicted σ: uncertainty metrics and σ-aware COCO scoring."""
+"""Evaluation of the predicted σ: uncertainty metrics, σ-aware COCO scoring and the ranking
+of instance scores."""
 
+from .instance_ranking import instance_oks, oracle_keypoint_scores, score_ranking
 from .sigma_score import SigmaCocoMetric, expected_oks
 from .uncertainty import (
     FAMILIES,
@@ -28,4 +30,7 @@ __all__ = [
     'errors_and_sigmas',
     'SigmaCocoMetric',
     'expected_oks',
+    'instance_oks',
+    'score_ranking',
+    'oracle_keypoint_scores',
 ]

@@ -208,6 +208,10 @@ def test_benchmark_command_smoke(tiny_figures, tmp_path):
     for key in ('raw/within_2sigma', 'temperature/ece', 'power/nll', 'temperature/ause'):
         assert key in rle and key in heatmap  # the heatmap's from 1/score
     assert 'sigma_score/coco/AP' in rle and 'sigma_score/coco/AP' not in heatmap
+    assert 'sigma_score/oks_spearman' in rle and 'sigma_score/oks_spearman' not in heatmap
+    for acc in (rle, heatmap):  # one figure per image: ranking by true OKS is the best ranking
+        assert 'score/oks_spearman' in acc
+        assert acc['oracle_score/coco/AP']['mean'] >= acc['coco/AP']['mean'] - 1e-9
     curves = results['rle']['uncertainty_curves'][0]
     assert len(curves['reliability']['nominal']) == len(curves['reliability']['raw']) == 9
     for name in (
