@@ -1,4 +1,4 @@
-# Dense RLE on openfield: our recommended own-data setting (README, Benchmark). The RLE example
+# Dense RLE on openfield: our recommended own-data setting (docs/benchmark.md). The RLE example
 # config with the head swapped for mmpose_rle.DenseRLEHead (SimpleBaseline deconvolutions, a
 # soft-argmax coordinate and sigma, plus a dense heatmap term of weight 100) and the 60-epoch
 # schedule of the heatmap baseline (LR x0.1 at 45 and 55). On openfield (3 seeds) it comes

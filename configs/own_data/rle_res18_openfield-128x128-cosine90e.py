@@ -1,7 +1,7 @@
 # RLE on openfield at the training time of the 60-epoch heatmap baseline: an RLE step costs
 # about 0.7x a heatmap step here (no deconvolutions), so 90 epochs fit its budget; cosine
 # LR decay instead of the step drops, and sigma-hat starting at 0.1 instead of 0.5
-# (README, Benchmark: the levers measured on openfield).
+# (docs/benchmark.md, Levers).
 _base_ = ['./rle_res18_openfield-128x128.py']
 
 max_epochs = 90

@@ -1,5 +1,5 @@
 # MMPose's MobileNetV2 RLE config (COCO, 256x192, heatmap-pretrained backbone) with our head and loss.
-# Reference figures are MMPose's or the paper's (see README), not results of this file.
+# Reference figures (docs/training.md, Configs) are MMPose's or the paper's, not ours.
 _base_ = [
     'mmpose::body_2d_keypoint/topdown_regression/coco/td-reg_mobilenetv2_rle-pretrained-8xb64-210e_coco-256x192.py'
 ]

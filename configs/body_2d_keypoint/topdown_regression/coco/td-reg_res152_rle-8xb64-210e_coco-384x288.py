@@ -1,5 +1,5 @@
 # MMPose's R152 RLE config (COCO, 384x288) with our head and loss.
-# Reference figures are MMPose's or the paper's (see README), not results of this file.
+# Reference figures (docs/training.md, Configs) are MMPose's or the paper's, not ours.
 _base_ = [
     'mmpose::body_2d_keypoint/topdown_regression/coco/td-reg_res152_rle-8xb64-210e_coco-384x288.py'
 ]

@@ -1,5 +1,5 @@
 # MMPose's R50 RLE config (MPII, 256x256) with our head and loss.
-# Reference figures are MMPose's or the paper's (see README), not results of this file.
+# Reference figures (docs/training.md, Configs) are MMPose's or the paper's, not ours.
 _base_ = [
     'mmpose::body_2d_keypoint/topdown_regression/mpii/td-reg_res50_rle-8xb64-210e_mpii-256x256.py'
 ]
