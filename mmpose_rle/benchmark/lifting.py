@@ -29,8 +29,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmpose_rle.calibration import cross_fit
-from mmpose_rle.evaluation import uncertainty_metrics
+from mmpose_rle.calibration import heldout_report
 
 from .speed import median_time
 
@@ -134,16 +133,15 @@ def sigma_report(
         seed (int): Seed of the fold assignment.
 
     Returns:
-        dict: ``raw`` and ``heldout``, each :func:`uncertainty_metrics`' dict.
+        dict: ``raw`` and ``heldout`` (the temperature), each
+        :func:`~mmpose_rle.evaluation.uncertainty_metrics`' dict
+        (:func:`~mmpose_rle.calibration.heldout_report`).
     """
     keep = np.arange(predictions['errors'].shape[1]) != root_index
     e, s = predictions['errors'][:, keep], predictions['sigmas'][:, keep]
     v = predictions['visible'][:, keep]
-    held = cross_fit(e, s, v, folds, seed, predictions['groups'], family=family, kind='temperature')
-    return dict(
-        raw=uncertainty_metrics(e[v], s[v], family),
-        heldout=uncertainty_metrics(e[v], held[v], family),
-    )
+    metrics, _ = heldout_report(e, s, v, predictions['groups'], family, folds=folds, seed=seed)
+    return dict(raw=metrics['raw'], heldout=metrics['temperature'])
 
 
 def make_test_runner(config: str, checkpoint: str, data_root: str, work_dir: str) -> Runner:

@@ -28,7 +28,7 @@ from typing import Dict, List, Optional
 import numpy as np
 from mmengine.evaluator import Evaluator
 
-from mmpose_rle.calibration import cross_fit
+from mmpose_rle.calibration import heldout_report
 from mmpose_rle.evaluation import (
     expected_oks,
     instance_oks,
@@ -36,7 +36,6 @@ from mmpose_rle.evaluation import (
     reliability,
     score_ranking,
     sparsification,
-    uncertainty_metrics,
 )
 
 __all__ = ['uncertainty_report', 'sigma_scored_coco', 'ranking_report', 'CALIBRATIONS']
@@ -65,18 +64,14 @@ def uncertainty_report(
     """
     errors, visible = predictions['errors'], predictions['visible']
     raw = _raw_sigmas(predictions)
+    metrics, calibrated = heldout_report(
+        errors, raw, visible, predictions['groups'], family, CALIBRATIONS, folds=folds, seed=seed
+    )
     out: Dict[str, object] = {
-        f'raw/{k}': v for k, v in uncertainty_metrics(errors[visible], raw[visible], family).items()
+        f'{version}/{k}': v for version, values in metrics.items() for k, v in values.items()
     }
-    calibrated = {}
-    for kind in CALIBRATIONS:
-        sigma = cross_fit(
-            errors, raw, visible, folds, seed, predictions['groups'], family=family, kind=kind
-        )
-        calibrated[kind] = sigma
-        metrics = uncertainty_metrics(errors[visible], sigma[visible], family)
-        out.update({f'{kind}/{k}': v for k, v in metrics.items()})
     out['predicts_sigma'] = float('sigmas' in predictions)
+
     out['calibrated_sigmas'] = calibrated
     e, raw_v, cal_v = errors[visible], raw[visible], calibrated['temperature'][visible]
     diagram = reliability(e, cal_v, family)

@@ -1,9 +1,10 @@
 """σ calibration: fit a monotone map of the predicted σ on held-out errors, one per
 inference mode (one view, flip test)."""
 
-from .calibrate import calibrate_head, calibrate_model, format_report
+from .calibrate import calibrate_head, calibrate_model
 from .collect import collect_predictions, flip_test_as, inference_modes
 from .fit import MAPS, SHARES, apply_calibration, cross_fit, fit_calibration
+from .report import format_report, heldout_report
 
 __all__ = [
     'MAPS',
@@ -17,4 +18,5 @@ __all__ = [
     'calibrate_head',
     'calibrate_model',
     'format_report',
+    'heldout_report',
 ]

@@ -12,12 +12,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from mmpose_rle.evaluation import uncertainty_metrics
-
 from .collect import collect_predictions, inference_modes
-from .fit import cross_fit, fit_calibration
+from .fit import fit_calibration
+from .report import heldout_report
 
-__all__ = ['calibrate_head', 'calibrate_model', 'format_report']
+__all__ = ['calibrate_head', 'calibrate_model']
 
 
 def calibrate_head(
@@ -54,7 +53,9 @@ def calibrate_head(
     family = family or getattr(head.loss_module, 'q_distribution', 'laplace')
     e, s = predictions['errors'], predictions['sigmas']
     v, groups = predictions['visible'], predictions['groups']
-    held = cross_fit(e, s, v, folds, seed, groups, family=family, kind=kind, share=share)
+    metrics, _ = heldout_report(
+        e, s, v, groups, family=family, kinds=(kind,), share=share, folds=folds, seed=seed
+    )
     log_scale, power = fit_calibration(e, s, v, family=family, kind=kind, share=share)
     head.sigma_calibration.set_(torch.from_numpy(log_scale), torch.from_numpy(power), mode=mode)
     return dict(
@@ -66,8 +67,8 @@ def calibrate_head(
         instances=int(len(e)),
         log_scale=log_scale.tolist(),
         power=power.tolist(),
-        before=uncertainty_metrics(e[v], s[v], family),
-        heldout=uncertainty_metrics(e[v], held[v], family),
+        before=metrics['raw'],
+        heldout=metrics[kind],
     )
 
 
@@ -104,23 +105,3 @@ def calibrate_model(
             predictions = gather(predictions)
         reports[mode] = calibrate_head(head, predictions, mode=mode, **kwargs)
     return reports
-
-
-def format_report(report: dict) -> str:
-    """A small table of the held-out metrics before and after calibration, for one
-    report of :func:`calibrate_head` or the ``{mode: report}`` of :func:`calibrate_model`."""
-    if 'before' not in report:
-        return '\n\n'.join(format_report(r) for r in report.values())
-    keys = ['within_1sigma', 'within_2sigma', 'within_3sigma', 'ece', 'nll', 'ause']
-    nominal = ' / '.join(f'{report["before"][f"nominal_{k}sigma"]:.3f}' for k in (1, 2, 3))
-    mode = {'single': ', single view', 'flip': ', flip test'}.get(report.get('mode'), '')
-    lines = [
-        f'σ calibration{mode} ({report["kind"]}, share={report["share"]}, '
-        f'{report["family"]} errors, {report["instances"]} instances, {report["folds"]}-fold '
-        f'held-out; nominal coverage {nominal})',
-        '| | ' + ' | '.join(keys) + ' |',
-        '|---' * (len(keys) + 1) + '|',
-    ]
-    for name in ('before', 'heldout'):
-        lines.append(f'| {name} | ' + ' | '.join(f'{report[name][k]:.3f}' for k in keys) + ' |')
-    return '\n'.join(lines)
