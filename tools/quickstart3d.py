@@ -24,7 +24,8 @@ from mmengine.runner import save_checkpoint
 
 import mmpose_rle  # noqa: F401
 from mmpose_rle.benchmark.lifting import evaluate_lifting, make_test_runner, train_lifting
-from mmpose_rle.calibration import calibrate_head
+from mmpose_rle.benchmark.lifting_variants import write_variant_config
+from mmpose_rle.calibration import calibrate_model
 from mmpose_rle.datasets import JOINTS, SyntheticLifting, generate_synthetic_lifting
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -50,10 +51,11 @@ def main() -> None:
     params = SyntheticLifting(outlier_rate=args.outlier_rate, seed=args.seed)
     data_root = generate_synthetic_lifting(osp.join(args.cache, 'data'), params)
     print(f'[quickstart3d] data: {data_root}', flush=True)
-    frames = '27frm' if args.temporal else '1frm'
     results = {}
     for head in ('mse', 'rle'):
-        config = osp.join(ROOT, f'configs/quickstart3d/tcn-{frames}_{head}_synthetic3d.py')
+        config = write_variant_config(
+            head, osp.join(ROOT, 'configs/quickstart3d'), args.temporal, args.work_dir
+        )
         work_dir = osp.join(args.work_dir, head)
         print(f'[quickstart3d] training {osp.basename(config)} ...', flush=True)
         run = train_lifting(config, work_dir, str(data_root), args.seed, args.epochs)
@@ -78,21 +80,12 @@ def main() -> None:
             f'{r[f"{name}_within_2sigma"]:6.3f} {r[f"{name}_sigma_error_spearman"]:12.3f}'
         )
 
-    # fit the head's σ map on all of the validation split, in the head's units; the root
-    # the codec pins to the origin (σ 0, error 0) is left out
+    # fit the head's σ map on all of the validation split (in the units of the head's map,
+    # without the root the codec pins to the origin)
     head = runner.model.head
-    scale = head.sigma_scale_mm()
-    visible = predictions['visible'].copy()
-    if head.fixed_root() is not None:
-        visible[:, head.fixed_root()] = False
-    normalised = dict(
-        predictions,
-        errors=predictions['errors'] / scale,
-        sigmas=predictions['sigmas'] / scale,
-        visible=visible,
-    )
-    calibrate_head(head, normalised, kind='temperature')
+    calibrate_model(runner.model, runner.test_dataloader, kind='temperature')
     path = osp.join(args.work_dir, 'rle', 'calibrated.pth')
+
     save_checkpoint(dict(state_dict=runner.model.state_dict()), path)
     sigma = predictions['sigmas'] * np.exp(head.sigma_calibration.log_scale.numpy())
     rms = np.sqrt((predictions['errors'] ** 2).mean(0))

@@ -29,22 +29,19 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmpose_rle.calibration import heldout_report
+from mmpose_rle.calibration import UNIT_TO_MM, collect_predictions, heldout_report
 
 from .speed import median_time
 
 __all__ = [
     'UNIT_TO_MM',
     'train_lifting',
-    'collect_lifting_predictions',
     'sigma_report',
     'make_test_runner',
     'evaluate_lifting',
     'lifting_size_and_speed',
 ]
 
-#: Millimetres per unit of MMPose's Human3.6M-format positions (metres).
-UNIT_TO_MM = 1000.0
 _SIGMA_KEYS = ('within_1sigma', 'within_2sigma', 'ece', 'sigma_error_spearman')
 
 
@@ -86,36 +83,6 @@ def train_lifting(
     )
 
 
-def _video(sample) -> str:
-    """The video of a sample: its image name without the frame number."""
-    name = osp.basename(str(np.asarray(sample.metainfo['target_img_path']).reshape(-1)[0]))
-    return name.rsplit('_', 1)[0]
-
-
-@torch.no_grad()
-def collect_lifting_predictions(model: torch.nn.Module, dataloader) -> Dict[str, np.ndarray]:
-    """Errors (and σ, when predicted) of every sample of ``dataloader``, in mm.
-
-    Returns:
-        dict: ``errors`` ``(N, K, 3)`` (prediction − ground truth, absolute positions),
-        ``sigmas`` ``(N, K, 3)`` (``keypoint_sigmas``; absent for a head without them),
-        ``visible`` ``(N, K)`` and ``groups`` ``(N,)`` (the video of each sample).
-    """
-    model.eval()
-    out: Dict[str, list] = dict(errors=[], sigmas=[], visible=[], groups=[])
-    for batch in dataloader:
-        for sample in model.test_step(batch):
-            pred, gt = sample.pred_instances, sample.gt_instances
-            kpts = np.asarray(pred.keypoints, np.float64).reshape(-1, 3)
-            target = np.asarray(gt.lifting_target, np.float64).reshape(-1, 3)
-            out['errors'].append((kpts - target) * UNIT_TO_MM)
-            out['visible'].append(np.asarray(gt.lifting_target_visible).reshape(-1) > 0)
-            out['groups'].append(_video(sample))
-            if 'keypoint_sigmas' in pred:
-                out['sigmas'].append(np.asarray(pred.keypoint_sigmas, np.float64).reshape(-1, 3))
-    return {k: np.asarray(v) if k == 'groups' else np.stack(v) for k, v in out.items() if v}
-
-
 def sigma_report(
     predictions: Dict[str, np.ndarray],
     family: str = 'laplace',
@@ -126,7 +93,8 @@ def sigma_report(
     """σ metrics of the non-root joints, ``raw`` and ``heldout`` (module docstring).
 
     Args:
-        predictions (dict): From :func:`collect_lifting_predictions` (with ``sigmas``).
+        predictions (dict): From :func:`~mmpose_rle.calibration.collect_predictions`
+            (with ``sigmas``; mm).
         family (str): Error model of the metrics (the loss's ``q_distribution``).
         root_index (int): The joint left out.
         folds (int): Folds of the cross-fitted temperature.
@@ -172,7 +140,7 @@ def evaluate_lifting(
         tuple: the metrics — ``mpjpe``, ``p_mpjpe``, ``n_mpjpe`` (mm, MMPose's metric)
         and, with σ, ``{raw,heldout}_{within_1sigma,within_2sigma,ece,
         sigma_error_spearman}`` and ``nominal_{1,2}sigma`` — and the predictions of
-        :func:`collect_lifting_predictions`.
+        :func:`~mmpose_rle.calibration.collect_predictions` (mm).
     """
     metrics = runner.test()
     result = {
@@ -180,7 +148,7 @@ def evaluate_lifting(
         for key in ('MPJPE', 'P-MPJPE', 'N-MPJPE')
         if key in metrics
     }
-    predictions = collect_lifting_predictions(runner.model, runner.test_dataloader)
+    predictions = collect_predictions(runner.model, runner.test_dataloader)
     if 'sigmas' in predictions:
         root = getattr(runner.model.head.decoder, 'root_index', [0])[0]
         loss = runner.model.head.loss_module

@@ -2,7 +2,7 @@
 inference mode (one view, flip test)."""
 
 from .calibrate import calibrate_head, calibrate_model
-from .collect import collect_predictions, flip_test_as, inference_modes
+from .collect import UNIT_TO_MM, collect_predictions, flip_test_as, inference_modes, to_head_units
 from .fit import MAPS, SHARES, apply_calibration, cross_fit, fit_calibration
 from .report import format_report, heldout_report
 
@@ -12,7 +12,9 @@ __all__ = [
     'fit_calibration',
     'apply_calibration',
     'cross_fit',
+    'UNIT_TO_MM',
     'collect_predictions',
+    'to_head_units',
     'flip_test_as',
     'inference_modes',
     'calibrate_head',

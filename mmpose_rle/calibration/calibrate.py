@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .collect import collect_predictions, inference_modes
+from .collect import collect_predictions, inference_modes, to_head_units
 from .fit import fit_calibration
 from .report import heldout_report
 
@@ -35,10 +35,12 @@ def calibrate_head(
     Args:
         head (nn.Module): A head of the RLE family.
         predictions (dict): ``errors``, ``sigmas``, ``visible``, ``groups``, predicted in
-            ``mode``.
+            ``mode``, in the units of the head's σ map
+            (:func:`~mmpose_rle.calibration.to_head_units`).
         kind, share: See :func:`~mmpose_rle.calibration.fit_calibration`.
         family (str, optional): Error model; the loss's ``q_distribution`` when None.
-        folds (int): Folds (by image) of the cross-fitted, held-out report.
+        folds (int): Folds (by group: image or video) of the cross-fitted, held-out report.
+
         seed (int): Seed of the fold assignment.
         mode (str): The inference mode the predictions were made in, ``'single'`` or
             ``'flip'``. Default: ``'single'``.
@@ -84,7 +86,9 @@ def calibrate_model(
     mode's map (keyword arguments are passed on).
 
     Args:
-        model (nn.Module): A pose model with a head of the RLE family.
+        model (nn.Module): A pose model with a head of the RLE family: a top-down model
+            or a pose lifter (``RLELiftingHead``; its predictions are fitted in the units
+            of its σ map, :func:`~mmpose_rle.calibration.to_head_units`).
         dataloader: Data with ground truth (the validation split).
         modes (Sequence[str], optional): Modes to fit; None: every mode the model can
             predict the data in (:func:`~mmpose_rle.calibration.inference_modes`: the flip
@@ -100,7 +104,7 @@ def calibrate_model(
     head.sigma_calibration.reset_()
     reports = {}
     for mode in inference_modes(model, dataloader) if modes is None else modes:
-        predictions = collect_predictions(model, dataloader, mode=mode)
+        predictions = to_head_units(head, collect_predictions(model, dataloader, mode=mode))
         if gather is not None:
             predictions = gather(predictions)
         reports[mode] = calibrate_head(head, predictions, mode=mode, **kwargs)

@@ -1,11 +1,22 @@
-"""Run a top-down model over a data loader, in a chosen inference mode, and keep what a
-σ calibration needs.
+r"""Run a pose model over a data loader, in a chosen inference mode, and keep what a σ
+calibration needs: the errors and σ of every instance.
+
+Two kinds of model are read (the data sample says which):
+
+* **top-down 2-D** — errors and ``keypoint_sigmas`` in normalised units of the crop
+  (image pixels divided by ``input_scale``, input pixels divided by ``input_size``), the
+  units of the head's σ map;
+* **3-D lifting** (``gt_instances.lifting_target``) — errors of the absolute positions and
+  ``keypoint_sigmas`` in millimetres (positions times the head's ``unit_to_mm``,
+  :data:`UNIT_TO_MM` for a head without one). :func:`to_head_units` turns them into the
+  units of the head's σ map (``RLELiftingHead.sigma_scale_mm``).
 
 The inference modes are those of the head's σ maps
 (:class:`~mmpose_rle.models.utils.SigmaCalibration`): ``'single'`` (one view) and
 ``'flip'`` (MMPose's flip test, ``test_cfg['flip_test']``).
 """
 
+import os.path as osp
 from contextlib import contextmanager
 from typing import Dict, Iterator, Optional, Tuple
 
@@ -13,7 +24,10 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ['collect_predictions', 'flip_test_as', 'inference_modes']
+__all__ = ['UNIT_TO_MM', 'collect_predictions', 'flip_test_as', 'inference_modes', 'to_head_units']
+
+#: Millimetres per unit of MMPose's Human3.6M-format positions (metres).
+UNIT_TO_MM = 1000.0
 
 
 def inference_modes(model: nn.Module, dataloader) -> Tuple[str, ...]:
@@ -47,8 +61,8 @@ def flip_test_as(model: nn.Module, flip_test: Optional[bool]) -> Iterator[nn.Mod
             cfg.pop('flip_test')
 
 
-def _append(out: Dict[str, list], sample) -> None:
-    """Add one predicted data sample to the lists of :func:`collect_predictions`."""
+def _append_topdown(out: Dict[str, list], sample) -> None:
+    """Add one predicted top-down sample (normalised units, module docstring)."""
     pred, gt = sample.pred_instances, sample.gt_instances
     scale = np.asarray(sample.metainfo['input_scale'], np.float64).reshape(-1, 1, 2)
     errors = (np.asarray(pred.keypoints, np.float64) - np.asarray(gt.keypoints)) / scale
@@ -62,18 +76,32 @@ def _append(out: Dict[str, list], sample) -> None:
         out['sigmas'].append(np.asarray(pred.keypoint_sigmas, np.float64) / size)
 
 
+def _video(sample) -> str:
+    """The video of a lifting sample: its image name without the frame number."""
+    name = osp.basename(str(np.asarray(sample.metainfo['target_img_path']).reshape(-1)[0]))
+    return name.rsplit('_', 1)[0]
+
+
+def _append_lifting(out: Dict[str, list], sample, unit_to_mm: float) -> None:
+    """Add one predicted lifting sample (millimetres, module docstring)."""
+    pred, gt = sample.pred_instances, sample.gt_instances
+    kpts = np.asarray(pred.keypoints, np.float64).reshape(-1, 3)
+    target = np.asarray(gt.lifting_target, np.float64).reshape(-1, 3)
+    out['errors'].append(((kpts - target) * unit_to_mm)[None])
+    out['visible'].append((np.asarray(gt.lifting_target_visible).reshape(-1) > 0)[None])
+    out['groups'].append(_video(sample))
+    if 'keypoint_sigmas' in pred:
+        out['sigmas'].append(np.asarray(pred.keypoint_sigmas, np.float64).reshape(1, -1, 3))
+
+
 @torch.no_grad()
 def collect_predictions(
     model: nn.Module, dataloader, keep_samples: bool = False, mode: Optional[str] = None
 ) -> Dict[str, np.ndarray]:
-    """Errors, σ and scores of every instance, in normalised units of its crop.
-
-    Normalised units are those of the head (``RegressionLabel``): image pixels divided by
-    the crop's ``input_scale`` per axis, which is also what ``keypoint_sigmas`` (input
-    pixels) divided by ``input_size`` gives.
+    """Errors, σ and scores of every instance (units: module docstring).
 
     Args:
-        model (nn.Module): A top-down pose model.
+        model (nn.Module): A top-down pose model or a pose lifter.
         dataloader: Its data (a loader of packed samples with ground truth).
         keep_samples (bool): Also return the predicted data samples. Default: False.
         mode (str, optional): Inference mode, ``'single'`` or ``'flip'`` (the flip test
@@ -81,20 +109,25 @@ def collect_predictions(
 
     Returns:
         dict: ``errors`` and ``sigmas`` ``(N, K, D)`` (``sigmas`` absent when the model
-        predicts no ``keypoint_sigmas``), ``scores`` and ``visible`` ``(N, K)``, ``groups``
-        ``(N,)`` (the image of each instance, for cross-fitting by image) and ``scale``
-        ``(N, D)`` (the crop size in image pixels); with ``keep_samples`` also ``samples``,
-        the predicted data samples in the same order.
+        predicts no ``keypoint_sigmas``), ``visible`` ``(N, K)`` and ``groups`` ``(N,)``
+        (the image of each instance, or the video of each lifting sample, for
+        cross-fitting by group); top-down only: ``scores`` ``(N, K)`` and ``scale``
+        ``(N, D)`` (the crop size in image pixels); with ``keep_samples`` also
+        ``samples``, the predicted data samples in the same order.
     """
     if mode not in (None, 'single', 'flip'):
         raise ValueError(f"mode must be None, 'single' or 'flip', got {mode!r}")
     model.eval()
+    unit_to_mm = getattr(model.head, 'unit_to_mm', UNIT_TO_MM)
     out: Dict[str, list] = dict(errors=[], sigmas=[], scores=[], visible=[], groups=[], scale=[])
     samples = []
     with flip_test_as(model, None if mode is None else mode == 'flip'):
         for batch in dataloader:
             for sample in model.test_step(batch):
-                _append(out, sample)
+                if 'lifting_target' in sample.gt_instances:
+                    _append_lifting(out, sample, unit_to_mm)
+                else:
+                    _append_topdown(out, sample)
                 if keep_samples:
                     samples.append(sample)
     result = {k: np.concatenate(v) for k, v in out.items() if v and k != 'groups'}
@@ -102,3 +135,29 @@ def collect_predictions(
     if keep_samples:
         result['samples'] = samples
     return result
+
+
+def to_head_units(head: nn.Module, predictions: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+    """``predictions`` of :func:`collect_predictions` in the units of ``head``'s σ map.
+
+    A 2-D head's are collected in them already and are returned as they are. For a head
+    with ``sigma_scale_mm()`` (``(K, 3)`` millimetres per unit of its RMS, the lifting
+    head), ``errors`` and ``sigmas`` are divided by it, the root that the codec put back
+    (``K + 1`` joints collected) is dropped, and the joint the codec pins to the origin
+    (``fixed_root()``: error and σ 0 by construction) is made invisible.
+    """
+    scale_mm = getattr(head, 'sigma_scale_mm', None)
+    if scale_mm is None:
+        return predictions
+    joints = np.arange(predictions['errors'].shape[1])
+    keep = joints >= 0
+    if len(joints) == head.num_joints + 1:
+        keep = joints != head.decoder.root_index[0]
+    out = dict(predictions, visible=predictions['visible'][:, keep].copy())
+    for key in ('errors', 'sigmas'):
+        if key in predictions:
+            out[key] = predictions[key][:, keep] / scale_mm()
+    fixed = head.fixed_root()
+    if fixed is not None:
+        out['visible'][:, fixed] = False
+    return out

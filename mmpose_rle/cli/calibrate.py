@@ -1,15 +1,15 @@
 """Calibrate the σ of a checkpoint: ``python -m mmpose_rle.cli.calibrate CONFIG CHECKPOINT``.
 
-Runs the model over the config's validation split in each inference mode — one view, and
-the flip test when the head and the data set allow it (whatever the config's ``test_cfg``
-says) — fits the head's σ map of each mode (see :mod:`mmpose_rle.calibration`), prints the
-held-out (cross-fitted) uncertainty metrics before and after, and writes a **new**
-checkpoint — ``<checkpoint>_calibrated.pth`` unless ``--out`` says otherwise; an existing
-file is not overwritten without ``--force`` — that holds the maps in
-``head.sigma_calibration.*`` and the reports (``{mode: report}``) in
-``meta['sigma_calibration']``. ``predict`` and ``keypoint_sigmas`` (so the demo and the
-inference API) use the map of the mode they predict in, the ONNX export (no flip test in
-its graph) the single-view map.
+Runs the model (a top-down model or a pose lifter with a head of the RLE family) over the
+config's validation split in each inference mode — one view, and the flip test when the
+head and the data set allow it (whatever the config's ``test_cfg`` says) — fits the head's
+σ map of each mode (see :mod:`mmpose_rle.calibration`), prints the held-out (cross-fitted)
+uncertainty metrics before and after, and writes a **new** checkpoint —
+``<checkpoint>_calibrated.pth`` unless ``--out`` says otherwise; an existing file is not
+overwritten without ``--force`` — that holds the maps in ``head.sigma_calibration.*`` and
+the reports (``{mode: report}``) in ``meta['sigma_calibration']``. ``predict`` and
+``keypoint_sigmas`` (so the demo and the inference API) use the map of the mode they predict
+in, the ONNX export (no flip test in its graph) the single-view map.
 """
 
 import argparse

@@ -1,45 +1,17 @@
 """calibrate_model fits one σ map per inference mode, each on the predictions of its mode,
-and collect_predictions predicts in the mode asked for."""
+in the units of the head's map: a top-down head (a map per mode) and the lifting head."""
 
-import os
-from types import SimpleNamespace
-from unittest import mock
+import math
 
 import numpy as np
-import pytest
-from mmengine.config import Config
-from mmengine.runner import Runner
 
-from mmpose_rle.apis.onnx_export import build_model
 from mmpose_rle.calibration import (
     calibrate_model,
     collect_predictions,
     fit_calibration,
     format_report,
-    inference_modes,
 )
-from tests.helpers import QUICKSTART_CONFIG
-
-
-@pytest.fixture(scope='module')
-def model_and_loader(tiny_figures):
-    """The quick-start model, untrained (its flip test moves the predictions a lot), and the
-    tiny validation split."""
-    with mock.patch.dict(os.environ, MMPOSE_RLE_DATA_ROOT=str(tiny_figures)):
-        cfg = Config.fromfile(str(QUICKSTART_CONFIG))
-    cfg.val_dataloader.update(batch_size=8, num_workers=0, persistent_workers=False)
-    return build_model(cfg), Runner.build_dataloader(cfg.val_dataloader)
-
-
-def raw_predictions(model, loader, flip_test: bool) -> dict:
-    """What the model predicts with ``test_cfg.flip_test`` set by hand (identity maps)."""
-    model.head.sigma_calibration.reset_()
-    before = model.test_cfg['flip_test']
-    model.test_cfg['flip_test'] = flip_test
-    try:
-        return collect_predictions(model, loader)
-    finally:
-        model.test_cfg['flip_test'] = before
+from tests.calibration.fixtures import head_rms, raw_predictions
 
 
 def test_each_mode_gets_the_map_fitted_on_its_own_predictions(model_and_loader):
@@ -66,25 +38,55 @@ def test_each_mode_gets_the_map_fitted_on_its_own_predictions(model_and_loader):
     assert 'single view' in format_report(reports) and 'flip test' in format_report(reports)
 
 
-def test_collect_predictions_predicts_in_the_mode_asked_and_restores_test_cfg(model_and_loader):
-    model, loader = model_and_loader
-    model.head.sigma_calibration.reset_()
-    by_hand = raw_predictions(model, loader, False)
-    by_mode = collect_predictions(model, loader, mode='single')
-    np.testing.assert_allclose(by_mode['errors'], by_hand['errors'])
-    assert model.test_cfg['flip_test'] is True
-    with pytest.raises(ValueError, match='mode must be'):
-        collect_predictions(model, loader, mode='both')
+def closed_form_temperature(errors, sigmas, visible):
+    """``log(√2 mean(|e|/σ))`` per joint and axis over the visible samples (Laplace),
+    0 where a joint is never visible. The ratio is the same in any unit."""
+    ratio = np.where(visible[..., None], np.abs(errors) / np.where(sigmas > 0, sigmas, 1), 0)
+    count = visible.sum(0)[:, None]
+    with np.errstate(divide='ignore', invalid='ignore'):
+        out = np.log(math.sqrt(2) * ratio.sum(0) / count)
+    return np.where(count > 0, out, 0.0)
 
 
-def test_inference_modes_need_a_2d_head_and_flip_indices():
-    def model(modes):
-        return SimpleNamespace(head=SimpleNamespace(inference_modes=modes))
+def test_the_lifting_head_is_calibrated_in_its_units_without_its_fixed_root(lifting):
+    model, loader = lifting
+    head = model.head
+    assert head.fixed_root() == 0 and head.inference_modes == ('single',)
+    head.sigma_calibration.reset_()
+    raw = collect_predictions(model, loader)  # mm, with the root
+    reports = calibrate_model(model, loader, folds=2)
+    assert set(reports) == {'single'}
+    visible = raw['visible'].copy()
+    visible[:, 0] = False
+    expected = closed_form_temperature(raw['errors'], raw['sigmas'], visible)
+    log_scale, power = head.sigma_calibration.map('single')
+    np.testing.assert_allclose(log_scale.numpy(), expected, rtol=1e-5, atol=1e-6)
+    assert (log_scale[0] == 0).all() and (power == 1).all() and (log_scale[1:] != 0).all()
+    assert reports['single']['instances'] == 90  # 3 videos of 30 frames
+    calibrated = collect_predictions(model, loader)
+    np.testing.assert_allclose(
+        calibrated['sigmas'], raw['sigmas'] * np.exp(expected), rtol=1e-5, atol=1e-9
+    )
+    head.sigma_calibration.reset_()
 
-    def loader(metainfo):
-        return SimpleNamespace(dataset=SimpleNamespace(metainfo=metainfo))
 
-    with_flip = loader(dict(flip_indices=[1, 0]))
-    assert inference_modes(model(('single', 'flip')), with_flip) == ('single', 'flip')
-    assert inference_modes(model(('single', 'flip')), loader({})) == ('single',)
-    assert inference_modes(model(('single',)), with_flip) == ('single',)  # the lifting head
+def test_a_power_map_of_the_lifting_head_is_fitted_on_its_rms(lifting):
+    """The power map bends σ, so its fit depends on the unit: the head's RMS (from
+    ``predict_outputs``) is the unit its map applies to."""
+    model, loader = lifting
+    head = model.head
+    head.sigma_calibration.reset_()
+    raw = collect_predictions(model, loader)
+    rms = head_rms(model, loader)  # identity maps
+    calibrate_model(model, loader, kind='power', share='all', folds=2)
+    visible = raw['visible'].copy()
+
+    visible[:, 0] = False
+    expected, power = fit_calibration(
+        raw['errors'] / raw['sigmas'].clip(1e-12) * rms, rms, visible, kind='power', share='all'
+    )
+    log_scale, fitted_power = head.sigma_calibration.map('single')
+    np.testing.assert_allclose(fitted_power.numpy(), power, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(log_scale.numpy(), expected, rtol=1e-3, atol=1e-4)
+    assert abs(power[1, 0] - 1) > 1e-3  # a bent map: the unit matters
+    head.sigma_calibration.reset_()

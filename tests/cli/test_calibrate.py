@@ -3,6 +3,7 @@ everywhere σ is reported (predict, ONNX), a map per inference mode, the origina
 was."""
 
 import json
+import math
 
 import numpy as np
 import onnx
@@ -10,6 +11,9 @@ import pytest
 import torch
 
 from mmpose_rle.apis.onnx_export import build_model, export_onnx, reference_outputs, run_onnx
+from mmpose_rle.calibration import collect_predictions
+from mmpose_rle.cli.calibrate import main as calibrate_main
+from tests.calibration.fixtures import LIFTING_CONFIG, lifting_data, lifting_model_and_loader
 from tests.helpers import QUICKSTART_CONFIG, ROOT, TINY_OPTIONS, run_tool
 
 HOOK_CONFIG = ROOT / 'tests/configs/rle_calibrated_synthetic-64x64.py'
@@ -96,3 +100,25 @@ def test_cli_calibrates_into_a_new_checkpoint_used_by_predict_and_onnx(trained, 
     np.testing.assert_allclose(got['rms'], ref['rms'], rtol=1e-4, atol=1e-4)
     uncalibrated = reference_outputs(plain, images)['rms']
     np.testing.assert_allclose(ref['rms'], uncalibrated * scale.numpy(), rtol=1e-5)
+
+
+def test_cli_calibrates_a_lifting_checkpoint(tmp_path, monkeypatch, capsys):
+    """The lifting head: one map (no flip test), fitted without the root the codec pins,
+    closed form of the temperature per joint and axis."""
+    data = lifting_data(tmp_path / 'data')
+    model, loader = lifting_model_and_loader(data)
+    raw = collect_predictions(model, loader)
+    src = tmp_path / 'lifting.pth'
+    torch.save(dict(state_dict=model.state_dict(), meta={}), src)
+    monkeypatch.setenv('MMPOSE_RLE_LIFTING_ROOT', str(data))
+    options = ['val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False']
+    calibrate_main([str(LIFTING_CONFIG), str(src), '--folds', '2', '--cfg-options', *options])
+    assert 'σ calibration, single view' in capsys.readouterr().out
+    out = torch.load(tmp_path / 'lifting_calibrated.pth', map_location='cpu', weights_only=True)
+    assert list(out['meta']['sigma_calibration']) == ['single']
+    ratio = np.abs(raw['errors'][:, 1:]) / raw['sigmas'][:, 1:]
+    log_scale = out['state_dict']['head.sigma_calibration.log_scale']
+    np.testing.assert_allclose(
+        log_scale[1:].numpy(), np.log(math.sqrt(2) * ratio.mean(0)), rtol=1e-5
+    )
+    assert (log_scale[0] == 0).all()
