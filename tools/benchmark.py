@@ -139,7 +139,7 @@ def main() -> None:
             work = osp.join(args.out_dir, name, f'seed{seed}')
             cfg = subset_training_set(cfgs[name], args.train_fraction, seed)
             runs[name][seed] = train_and_evaluate(
-                cfg, work, seed, args.epochs, args.reuse, args.val_interval
+                cfg, work, seed, args.epochs, reuse=args.reuse, val_interval=args.val_interval
             )
             tqdm.write(
                 f'{name} seed {seed}: '

@@ -32,15 +32,16 @@ from mmpose.registry import DATASETS, MODELS
 import mmpose_rle  # noqa: F401
 from mmpose_rle.benchmark.lifting import (
     evaluate_lifting,
+    lifting_env,
     lifting_size_and_speed,
     make_test_runner,
-    train_lifting,
 )
 from mmpose_rle.benchmark.lifting_variants import (
     LIFTING_CONTRASTS,
     LIFTING_VARIANTS,
     write_variant_config,
 )
+from mmpose_rle.benchmark.training import train_variant
 from mmpose_rle.datasets import SyntheticLifting, generate_synthetic_lifting
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -95,7 +96,7 @@ def run_one(args, rate: float, seed: int, variant: str) -> dict:
     if args.reuse and osp.exists(checkpoint):  # trained, not evaluated
         run = dict(checkpoint=checkpoint, train_time=float('nan'))
     else:
-        run = train_lifting(config, work_dir, str(data), seed, args.epochs)
+        run = train_variant(config, work_dir, seed, args.epochs, env=lifting_env(data))
     result, _ = evaluate_lifting(make_test_runner(config, run['checkpoint'], str(data), work_dir))
     result['train_time'] = run['train_time']
     with open(record, 'w') as f:

@@ -23,8 +23,9 @@ import torch
 from mmengine.runner import save_checkpoint
 
 import mmpose_rle  # noqa: F401
-from mmpose_rle.benchmark.lifting import evaluate_lifting, make_test_runner, train_lifting
+from mmpose_rle.benchmark.lifting import evaluate_lifting, lifting_env, make_test_runner
 from mmpose_rle.benchmark.lifting_variants import write_variant_config
+from mmpose_rle.benchmark.training import train_variant
 from mmpose_rle.calibration import calibrate_model
 from mmpose_rle.datasets import JOINTS, SyntheticLifting, generate_synthetic_lifting
 
@@ -58,7 +59,7 @@ def main() -> None:
         )
         work_dir = osp.join(args.work_dir, head)
         print(f'[quickstart3d] training {osp.basename(config)} ...', flush=True)
-        run = train_lifting(config, work_dir, str(data_root), args.seed, args.epochs)
+        run = train_variant(config, work_dir, args.seed, args.epochs, env=lifting_env(data_root))
         runner = make_test_runner(config, run['checkpoint'], str(data_root), work_dir)
         results[head], predictions = evaluate_lifting(runner)
         results[head]['train_time'] = run['train_time']

@@ -1,17 +1,12 @@
 """Benchmark RLE variants against heatmap and regression baselines."""
 
-from .accuracy import (
-    evaluate_checkpoint,
-    mark_divergence,
-    median_iter_time,
-    train_and_evaluate,
-    train_variant,
-)
+from .accuracy import evaluate_checkpoint, mark_divergence, train_and_evaluate
 from .curves import learning_curve, mean_curve, plot_learning_curves
 from .paired import interleaved_times, paired_speed, ratio_stats
 from .report import markdown, paired_markdown, summarise, write_report
 from .speed import measure_speed, median_time, packed_batch
 from .train_subset import subset_training_set
+from .training import median_iter_time, train_variant
 from .uncertainty_eval import CALIBRATIONS, sigma_scored_coco, uncertainty_report
 from .variants import DEFAULT_VARIANTS, VARIANTS, make_variant
 

@@ -1,24 +1,14 @@
-"""Train a variant for a budget and evaluate accuracy and the calibration of σ.
+"""Evaluate a trained variant: accuracy, the calibration of σ, COCO AP with σ-based scores.
 
-Training runs ``python -m mmpose_rle.cli.train`` in a subprocess (a fresh process per run,
-exactly what a user runs; it works from a wheel too); evaluation runs the test loop
-in-process and adds what neither reference measures: the uncertainty metrics of the predicted
-σ, raw and calibrated on held-out folds, and the same for the heatmap head's confidence
+:func:`train_and_evaluate` trains a run (:func:`~mmpose_rle.benchmark.training.train_variant`)
+and evaluates its checkpoint in-process (:func:`evaluate_checkpoint`), which adds what
+neither reference measures: the uncertainty metrics of the predicted σ, raw and calibrated
+on held-out folds, and the same for the heatmap head's confidence
 (:mod:`~mmpose_rle.benchmark.uncertainty_eval`), and COCO AP with σ-based scores.
-
-Besides the wall time of a run (``train_time``, which includes data loading, validation
-and start-up), :func:`median_iter_time` reads the per-iteration ``time`` of MMEngine's
-training log, the cost of one step that runs of different lengths can be compared by.
 """
 
-import json
-import os
 import os.path as osp
-import re
-import subprocess
-import sys
-import time
-from typing import Dict, Optional
+from typing import Dict
 
 import numpy as np
 from mmengine.config import Config
@@ -27,6 +17,7 @@ from mmpose_rle.calibration import collect_predictions
 from mmpose_rle.engine import CPUAwareRunner
 
 from .curves import learning_curve
+from .training import train_variant
 from .uncertainty_eval import (
     coco_metric_args,
     ranking_report,
@@ -34,82 +25,7 @@ from .uncertainty_eval import (
     uncertainty_report,
 )
 
-__all__ = [
-    'train_variant',
-    'train_and_evaluate',
-    'evaluate_checkpoint',
-    'median_iter_time',
-]
-
-# MMEngine's LogProcessor writes e.g. "Epoch(train)  [3][6/6]  lr: 1e-03  eta: 0:01:02
-# time: 0.6402  data_time: 0.0123 ...": `time` is the mean step time over the log window.
-_TRAIN_TIME = re.compile(r'Epoch\(train\).*?\btime: ([0-9]*\.?[0-9]+)')
-
-
-def median_iter_time(log_path: str) -> Optional[float]:
-    """Median of the ``time`` field (seconds per training iteration, data loading
-    included) over the training lines of an MMEngine log; None when it has none."""
-    if not osp.exists(log_path):
-        return None
-    with open(log_path, errors='replace') as f:
-        times = [float(m.group(1)) for m in map(_TRAIN_TIME.search, f) if m]
-    return float(np.median(times)) if times else None
-
-
-def train_variant(
-    cfg: Config,
-    work_dir: str,
-    seed: int,
-    epochs: int,
-    reuse: bool = False,
-    val_interval: Optional[int] = None,
-) -> Dict[str, object]:
-    """Train ``cfg`` for ``epochs`` with ``seed``, validating every ``val_interval`` epochs
-    (only at the end when None).
-
-    Returns:
-        dict: ``checkpoint`` (path), ``train_time`` (wall time of the training process, s),
-        ``iter_time`` (median seconds per iteration from its log, or None) and ``curve``
-        (the validations of the log, :func:`~mmpose_rle.benchmark.curves.learning_curve`).
-
-    With ``reuse``, a run whose checkpoint and ``train_time.json`` are already in
-    ``work_dir`` is not trained again (an interrupted benchmark continues).
-    """
-    os.makedirs(work_dir, exist_ok=True)
-    checkpoint = osp.join(work_dir, f'epoch_{epochs}.pth')
-    record = osp.join(work_dir, 'train_time.json')
-    log_path = osp.join(work_dir, 'train.log')
-    if not (reuse and osp.exists(checkpoint) and osp.exists(record)):
-        cfg_path = osp.join(work_dir, 'config.py')
-        cfg.dump(cfg_path)
-        cmd = [
-            sys.executable,
-            '-m',
-            'mmpose_rle.cli.train',
-            cfg_path,
-            '--work-dir',
-            work_dir,
-            '--cfg-options',
-            f'randomness.seed={seed}',
-            f'train_cfg.max_epochs={epochs}',
-            f'train_cfg.val_interval={val_interval or epochs}',
-            f'default_hooks.checkpoint.interval={epochs}',
-        ]
-        start = time.time()
-        with open(log_path, 'w') as log:
-            proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT)
-        if proc.returncode != 0:
-            raise RuntimeError(f'training failed, see {work_dir}/train.log')
-        with open(record, 'w') as f:
-            json.dump(dict(train_time=time.time() - start), f)
-    with open(record) as f:
-        train_time = json.load(f)['train_time']
-    return dict(
-        checkpoint=checkpoint,
-        train_time=train_time,
-        iter_time=median_iter_time(log_path),
-        curve=learning_curve(log_path),
-    )
+__all__ = ['train_and_evaluate', 'evaluate_checkpoint', 'mark_divergence']
 
 
 def evaluate_checkpoint(
@@ -173,15 +89,16 @@ def mark_divergence(run: Dict[str, object]) -> Dict[str, object]:
 
 
 def train_and_evaluate(
-    cfg: Config,
-    work_dir: str,
-    seed: int,
-    epochs: int,
-    reuse: bool = False,
-    val_interval: Optional[int] = None,
+    cfg: Config, work_dir: str, seed: int, epochs: int, **train_options
 ) -> Dict[str, object]:
-    """:func:`train_variant` then :func:`evaluate_checkpoint`, recording a failure rather
-    than stopping the benchmark.
+    """:func:`~mmpose_rle.benchmark.training.train_variant` then :func:`evaluate_checkpoint`,
+    recording a failure rather than stopping the benchmark.
+
+    Args:
+        cfg, work_dir, seed, epochs: The run (see
+            :func:`~mmpose_rle.benchmark.training.train_variant`).
+        **train_options: ``reuse`` and ``val_interval`` of
+            :func:`~mmpose_rle.benchmark.training.train_variant`.
 
     Returns:
         dict: the test metrics, ``train_time``, ``iter_time`` (when logged) and ``curve``;
@@ -190,7 +107,7 @@ def train_and_evaluate(
         marked ``failed`` (:func:`mark_divergence`).
     """
     try:
-        trained = train_variant(cfg, work_dir, seed, epochs, reuse=reuse, val_interval=val_interval)
+        trained = train_variant(cfg, work_dir, seed, epochs, **train_options)
     except RuntimeError as err:
         log = osp.join(work_dir, 'train.log')
         return dict(failed=f'training: {err}', curve=learning_curve(log) if osp.exists(log) else [])

@@ -2,11 +2,11 @@ r"""Benchmark 3-D lifting heads on the procedural skeletons: accuracy, σ, size,
 
 One *run* trains one config (MMPose's ``TemporalRegressionHead`` + ``MSELoss`` or our
 ``RLELiftingHead``, same ``TCN``) on the data of :mod:`mmpose_rle.datasets.synthetic3d`
-with ``python -m mmpose_rle.cli.train`` in a subprocess (what a user runs), then tests the
-checkpoint in-process with MMPose's ``MPJPE`` metric (``mpjpe``, ``p-mpjpe``, ``n-mpjpe``;
-the data are in metres, reported here in mm) and, for a head that predicts
-``keypoint_sigmas``, measures the predicted σ against the errors
-(:func:`~mmpose_rle.evaluation.uncertainty_metrics` per coordinate, in mm):
+with the benchmarks' trainer (:func:`~mmpose_rle.benchmark.training.train_variant`, with
+:func:`lifting_env`), then tests the checkpoint in-process with MMPose's ``MPJPE`` metric
+(``mpjpe``, ``p-mpjpe``, ``n-mpjpe``; the data are in metres, reported here in mm) and, for
+a head that predicts ``keypoint_sigmas``, measures the predicted σ against the errors
+(:func:`~mmpose_rle.calibration.heldout_report` per coordinate, in mm):
 
 * ``raw`` — the head's σ as predicted;
 * ``heldout`` — after a temperature per joint and axis fitted by maximum likelihood on the
@@ -19,8 +19,6 @@ metrics.
 
 import os
 import os.path as osp
-import subprocess
-import sys
 import time
 from typing import Dict, Optional, Tuple
 
@@ -35,7 +33,7 @@ from .speed import median_time
 
 __all__ = [
     'UNIT_TO_MM',
-    'train_lifting',
+    'lifting_env',
     'sigma_report',
     'make_test_runner',
     'evaluate_lifting',
@@ -45,42 +43,17 @@ __all__ = [
 _SIGMA_KEYS = ('within_1sigma', 'within_2sigma', 'ece', 'sigma_error_spearman')
 
 
-def train_lifting(
-    config: str, work_dir: str, data_root: str, seed: int, epochs: int, threads: int = 1
-) -> Dict[str, object]:
-    """Train ``config`` with ``python -m mmpose_rle.cli.train`` on ``data_root``.
+def lifting_env(data_root: str, threads: int = 1) -> Dict[str, str]:
+    """Environment of a lifting run's training process
+    (:func:`~mmpose_rle.benchmark.training.train_variant`'s ``env``).
 
     Args:
-        config (str): A lifting config reading ``$MMPOSE_RLE_LIFTING_ROOT``.
-        work_dir (str): Where the run writes (``epoch_{epochs}.pth``).
-        data_root (str): The procedural data (``generate_synthetic_lifting``).
-        seed (int): ``randomness.seed``.
-        epochs (int): ``train_cfg.max_epochs`` (validation at the end only).
-        threads (int): ``OMP_NUM_THREADS`` of the subprocess (1 is fastest on a shared,
-            small machine: the models are small).
-
-    Returns:
-        dict: ``checkpoint`` and ``train_time`` (wall seconds, start-up included).
+        data_root (str): The procedural data (``generate_synthetic_lifting``), read by the
+            configs as ``$MMPOSE_RLE_LIFTING_ROOT``.
+        threads (int): ``OMP_NUM_THREADS`` (1 is fastest on a shared, small machine: the
+            models are small). Default: 1.
     """
-    os.makedirs(work_dir, exist_ok=True)
-    options = [
-        f'randomness.seed={seed}',
-        f'train_cfg.max_epochs={epochs}',
-        f'train_cfg.val_interval={epochs}',
-        f'default_hooks.checkpoint.interval={epochs}',
-    ]
-    cmd = [sys.executable, '-m', 'mmpose_rle.cli.train', config, '--work-dir', work_dir]
-    env = dict(os.environ, MMPOSE_RLE_LIFTING_ROOT=str(data_root), OMP_NUM_THREADS=str(threads))
-    start = time.time()
-    with open(osp.join(work_dir, 'train.log'), 'w') as log:
-        proc = subprocess.run(
-            cmd + ['--cfg-options', *options], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    if proc.returncode != 0:
-        raise RuntimeError(f'training failed ({proc.returncode}); see {work_dir}/train.log')
-    return dict(
-        checkpoint=osp.join(work_dir, f'epoch_{epochs}.pth'), train_time=time.time() - start
-    )
+    return dict(MMPOSE_RLE_LIFTING_ROOT=str(data_root), OMP_NUM_THREADS=str(threads))
 
 
 def sigma_report(

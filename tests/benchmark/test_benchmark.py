@@ -13,7 +13,6 @@ from mmpose_rle.benchmark import (
     make_variant,
     mark_divergence,
     markdown,
-    median_iter_time,
     ratio_stats,
     summarise,
     uncertainty_report,
@@ -127,25 +126,6 @@ def test_interleaved_times_repeat_fast_callables_to_min_time():
     assert calls['slow'] == 1 + 2  # one warm-up, then one call per round
     assert calls['fast'] > 1 + 2 * 10  # sized to last 10 ms per timing
     assert min(times['slow']) >= 0.02 > max(times['fast'])
-
-
-def test_median_iter_time_reads_only_training_lines(tmp_path):
-    log = tmp_path / 'train.log'
-    line = (
-        '11/26 01:00:00 - mmengine - INFO - Epoch(train)   [{e}][6/6]  lr: 1.0000e-03  '
-        'eta: 0:00:{e:02d}  time: {t}  data_time: 0.0100  memory: 0  loss: -1.0'
-    )
-    lines = [line.format(e=e, t=t) for e, t in enumerate([0.9, 0.5, 0.7, 0.6], 1)]
-    lines.insert(
-        2,
-        '11/26 01:00:00 - mmengine - INFO - Epoch(val) [4][2/2]    eta: 0:00:00  '
-        'time: 9.0000  data_time: 0.0100',
-    )
-    log.write_text('\n'.join(['loading annotations', *lines]) + '\n')
-    assert median_iter_time(str(log)) == pytest.approx(np.median([0.9, 0.5, 0.7, 0.6]))
-    assert median_iter_time(str(tmp_path / 'missing.log')) is None
-    log.write_text('no training lines\n')
-    assert median_iter_time(str(log)) is None
 
 
 def test_ratio_within_rounds_cancels_a_common_drift():
