@@ -15,8 +15,6 @@ Writes ``results.md``, ``results.json`` and ``accuracy_vs_throughput.png`` to ``
 import argparse
 import os
 import os.path as osp
-import shlex
-import sys
 
 import torch
 from mmengine.config import Config, DictAction
@@ -27,6 +25,7 @@ from tqdm import tqdm
 import mmpose_rle  # noqa: F401
 from mmpose_rle.benchmark import (
     DEFAULT_VARIANTS,
+    command_line,
     make_variant,
     markdown,
     measure_speed,
@@ -164,7 +163,7 @@ def main() -> None:
             batch_size=args.paired_batch,
             rounds=args.paired_rounds,
         )
-    command = 'python ' + ' '.join(shlex.quote(a) for a in sys.argv)
+    command = command_line()
     paths = write_report(results, args.out_dir, command, paired=paired)
     print(markdown(results) + ('\n' + paired_markdown(paired) if paired else ''))
     print('written: ' + ', '.join(paths.values()))

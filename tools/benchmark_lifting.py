@@ -19,8 +19,6 @@ import argparse
 import json
 import os
 import os.path as osp
-import shlex
-import sys
 
 import numpy as np
 import torch
@@ -41,6 +39,7 @@ from mmpose_rle.benchmark.lifting_variants import (
     LIFTING_VARIANTS,
     write_variant_config,
 )
+from mmpose_rle.benchmark.report import command_line, write_results
 from mmpose_rle.benchmark.training import train_variant
 from mmpose_rle.datasets import SyntheticLifting, generate_synthetic_lifting
 
@@ -201,8 +200,7 @@ def sigma_lines(results: dict, args) -> list:
 
 def markdown(results: dict, speed: dict, args) -> str:
     """The report: command, accuracy, paired differences, σ, size and speed."""
-    command = 'python ' + ' '.join(shlex.quote(a) for a in sys.argv)
-    lines = [f'Command: `{command}`', '']
+    lines = [f'Command: `{command_line()}`', '']
     lines += accuracy_lines(results, args) + contrast_lines(results, args)
     lines += sigma_lines(results, args)
     lines += [
@@ -233,11 +231,8 @@ def main(argv=None) -> None:
             for name, r in results[f'{rate:g}'][seed].items():
                 print(f'  {name}: ' + ', '.join(f'{k} {r[k]:.1f}' for k in ACCURACY), flush=True)
     speed = size_and_speed(args)
-    with open(osp.join(args.out_dir, 'results.json'), 'w') as f:
-        json.dump(dict(results=results, speed=speed, args=vars(args)), f, indent=1)
     report = markdown(results, speed, args)
-    with open(osp.join(args.out_dir, 'results.md'), 'w') as f:
-        f.write(report)
+    write_results(args.out_dir, dict(results=results, speed=speed, args=vars(args)), report)
     print(report)
 
 

@@ -3,7 +3,14 @@
 from .accuracy import evaluate_checkpoint, mark_divergence, train_and_evaluate
 from .curves import learning_curve, mean_curve, plot_learning_curves
 from .paired import interleaved_times, paired_speed, ratio_stats
-from .report import markdown, paired_markdown, summarise, write_report
+from .report import (
+    command_line,
+    markdown,
+    paired_markdown,
+    summarise,
+    write_report,
+    write_results,
+)
 from .speed import measure_speed, median_time, packed_batch
 from .train_subset import subset_training_set
 from .training import median_iter_time, train_variant
@@ -22,6 +29,8 @@ __all__ = [
     'markdown',
     'summarise',
     'write_report',
+    'write_results',
+    'command_line',
     'paired_markdown',
     'interleaved_times',
     'paired_speed',
