@@ -30,15 +30,35 @@ from mmengine.config import Config
 __all__ = ['VARIANTS', 'make_variant', 'DEFAULT_VARIANTS']
 
 
-def _swap_target(cfg: Config, codec: dict) -> None:
-    for t in cfg.train_dataloader.dataset.pipeline:
-        if t['type'] == 'GenerateTarget':
-            t['encoder'] = codec
-    cfg.codec = codec
-
-
 def _head(cfg: Config) -> dict:
     return cfg.model.head
+
+
+def _replace_head(
+    cfg: Config,
+    head: dict,
+    keep_neck: bool = False,
+    test_cfg: Optional[dict] = None,
+    codec: Optional[dict] = None,
+) -> None:
+    """Put ``head`` in; drop the neck unless ``keep_neck``; set ``test_cfg``; and with a
+    ``codec``, make it the training target's encoder and ``cfg.codec``."""
+    if not keep_neck:
+        cfg.model.pop('neck')
+    cfg.model.head = head
+    if test_cfg is not None:
+        cfg.model.test_cfg = test_cfg
+    if codec is not None:
+        for t in cfg.train_dataloader.dataset.pipeline:
+            if t['type'] == 'GenerateTarget':
+                t['encoder'] = codec
+        cfg.codec = codec
+
+
+def _quarter_heatmap(head: dict, codec_type: str, **kwargs) -> dict:
+    """A heatmap codec at a quarter of the input size (sigma 2), as SimpleBaseline."""
+    w, h = head.decoder['input_size']
+    return dict(type=codec_type, input_size=(w, h), heatmap_size=(w // 4, h // 4), **kwargs)
 
 
 def _rle(cfg: Config) -> None:
@@ -65,47 +85,47 @@ def _official(cfg: Config) -> None:
 
 def _l1(cfg: Config) -> None:
     head = _head(cfg)
-    cfg.model.head = dict(
+    regression = dict(
         type='RegressionHead',
         in_channels=head.in_channels,
         num_joints=head.num_joints,
         loss=dict(type='L1Loss', use_target_weight=True),
         decoder=head.decoder,
     )
+    _replace_head(cfg, regression, keep_neck=True)
 
 
 def _heatmap(cfg: Config) -> None:
     head = _head(cfg)
-    w, h = head.decoder['input_size']
-    codec = dict(type='MSRAHeatmap', input_size=(w, h), heatmap_size=(w // 4, h // 4), sigma=2)
-    cfg.model.pop('neck')
-    cfg.model.head = dict(
+    codec = _quarter_heatmap(head, 'MSRAHeatmap', sigma=2)
+    heatmap = dict(
         type='HeatmapHead',
         in_channels=head.in_channels,
         out_channels=head.num_joints,
         loss=dict(type='KeypointMSELoss', use_target_weight=True),
         decoder=codec,
     )
-    cfg.model.test_cfg = dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True)
-    _swap_target(cfg, codec)
+    test_cfg = dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True)
+    _replace_head(cfg, heatmap, test_cfg=test_cfg, codec=codec)
 
 
-def _featuremap_size(head: dict) -> tuple:
+def _soft_argmax_head(head: dict, head_type: str, decoder: dict, **kwargs) -> dict:
+    """A head on the backbone's feature map (``in_featuremap_size``: the input over 32)."""
     w, h = head.decoder['input_size']
-    return max(1, w // 32), max(1, h // 32)
+    return dict(
+        type=head_type,
+        in_channels=head.in_channels,
+        in_featuremap_size=(max(1, w // 32), max(1, h // 32)),
+        num_joints=head.num_joints,
+        **kwargs,
+        decoder=decoder,
+    )
 
 
 def _soft_argmax_rle(head_type: str) -> Callable[[Config], None]:
     def apply(cfg: Config) -> None:
         head = _head(cfg)
-        cfg.model.pop('neck')
-        cfg.model.head = dict(
-            type=head_type,
-            in_channels=head.in_channels,
-            in_featuremap_size=_featuremap_size(head),
-            num_joints=head.num_joints,
-            decoder=head.decoder,
-        )
+        _replace_head(cfg, _soft_argmax_head(head, head_type, head.decoder))
 
     return apply
 
@@ -113,25 +133,10 @@ def _soft_argmax_rle(head_type: str) -> Callable[[Config], None]:
 def _mmpose_integral(head_type: str, loss: dict) -> Callable[[Config], None]:
     def apply(cfg: Config) -> None:
         head = _head(cfg)
-        w, h = head.decoder['input_size']
-        codec = dict(
-            type='IntegralRegressionLabel',
-            input_size=(w, h),
-            heatmap_size=(w // 4, h // 4),
-            sigma=2.0,
-            normalize=True,
-        )
-        cfg.model.pop('neck')
-        cfg.model.head = dict(
-            type=head_type,
-            in_channels=head.in_channels,
-            in_featuremap_size=_featuremap_size(head),
-            num_joints=head.num_joints,
-            loss=loss,
-            decoder=codec,
-        )
-        cfg.model.test_cfg = dict(flip_test=True, shift_coords=True, shift_heatmap=True)
-        _swap_target(cfg, codec)
+        codec = _quarter_heatmap(head, 'IntegralRegressionLabel', sigma=2.0, normalize=True)
+        test_cfg = dict(flip_test=True, shift_coords=True, shift_heatmap=True)
+        integral = _soft_argmax_head(head, head_type, codec, loss=loss)
+        _replace_head(cfg, integral, test_cfg=test_cfg, codec=codec)
 
     return apply
 
@@ -160,19 +165,8 @@ VARIANTS: Dict[str, Callable[[Config], None]] = dict(
         'IntegralRegressionHead', dict(type='SmoothL1Loss', use_target_weight=True)
     ),
 )
-DEFAULT_VARIANTS: List[str] = [
-    'rle',
-    'mmpose_rle',
-    'heatmap',
-    'l1',
-    'reparam',
-    'basic',
-    'official',
-    'integral_rle',
-    'dense_rle',
-    'dsnt',
-    'integral_regression',
-]
+#: The variants a benchmark runs by default: all of them, in the order above.
+DEFAULT_VARIANTS: List[str] = list(VARIANTS)
 
 
 def make_variant(
