@@ -18,13 +18,15 @@ import os.path as osp
 from typing import Optional, Sequence
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.runner import Runner
 from mmpose.apis import init_model
 
 import mmpose_rle  # noqa: F401  (registers the parts)
 from mmpose_rle.calibration import MAPS, SHARES, calibrate_model, format_report
 from mmpose_rle.models.heads import BaseRLEHead
+
+from .common import load_config
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -55,9 +57,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         raise SystemExit('--out must differ from the checkpoint: the original is kept')
     if osp.exists(out) and not args.force:
         raise SystemExit(f'{out} exists; pass --force to overwrite it')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args)
     model = init_model(cfg, args.checkpoint, device='cpu')
     if not isinstance(model.head, BaseRLEHead):
         raise SystemExit(f'{type(model.head).__name__} is not a head of the RLE family')

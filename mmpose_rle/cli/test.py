@@ -11,7 +11,7 @@ ellipses (``<work dir>/<timestamp>/DIR``).
 import argparse
 from typing import Optional, Sequence
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmpose.registry import MODELS
 
@@ -19,34 +19,24 @@ import mmpose_rle  # noqa: F401  (registers the parts, allow-lists checkpoint cl
 from mmpose_rle.engine import CPUAwareRunner, add_hook, default_work_dir
 from mmpose_rle.models.heads import BaseRLEHead
 
+from .common import add_runner_arguments, load_config
+
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Evaluate a pose model')
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='where logs and metrics go')
     parser.add_argument('--out', help='also dump the predictions to this .pkl file')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction, help='override config entries'
-    )
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher',
-    )
     parser.add_argument('--show-dir', help='draw the predictions into this folder')
     parser.add_argument('--interval', type=int, default=1, help='draw every n-th sample')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_runner_arguments(parser, work_dir_help='where logs and metrics go')
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Run the command with ``argv`` (``sys.argv[1:]`` when None)."""
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args)
     cfg.launcher = args.launcher
     cfg.load_from = args.checkpoint
     cfg.work_dir = default_work_dir(cfg, args.config, args.work_dir)

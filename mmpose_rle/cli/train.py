@@ -9,16 +9,15 @@ checkpoints safely on torch >= 2.6 and runs every launcher on machines without a
 import argparse
 from typing import Optional, Sequence
 
-from mmengine.config import Config, DictAction
-
 import mmpose_rle  # noqa: F401  (registers the parts, allow-lists checkpoint classes)
 from mmpose_rle.engine import CPUAwareRunner, configure_training
+
+from .common import add_runner_arguments, load_config
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a pose model')
     parser.add_argument('config', help='config file')
-    parser.add_argument('--work-dir', help='where logs and checkpoints go')
     parser.add_argument(
         '--resume',
         nargs='?',
@@ -36,28 +35,18 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--no-exact-resume', action='store_true', help="use MMEngine's plain data seeding"
     )
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config entries, e.g. train_cfg.max_epochs=10',
+    add_runner_arguments(
+        parser,
+        work_dir_help='where logs and checkpoints go',
+        cfg_options_help='override config entries, e.g. train_cfg.max_epochs=10',
     )
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher',
-    )
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Run the command with ``argv`` (``sys.argv[1:]`` when None)."""
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args)
     configure_training(
         cfg,
         args.config,
