@@ -82,6 +82,44 @@ def _all_ratios(times: Dict[str, List[float]]) -> Dict[str, Dict[str, Dict[str, 
     return {a: {b: ratio_stats(times, b, a) for b in times if b != a} for a in times}
 
 
+def _summary(times: Dict[str, List[float]]) -> dict:
+    """``seconds`` (median per entry) and ``throughput_ratio`` (:func:`_all_ratios`)."""
+    return dict(
+        seconds={n: float(np.median(t)) for n, t in times.items()},
+        throughput_ratio=_all_ratios(times),
+    )
+
+
+@torch.no_grad()
+def _inference(
+    models: Dict[str, nn.Module], features_of: str, data: dict, rounds: int
+) -> Dict[str, dict]:
+    """:func:`_summary` of the ``tensor`` and ``predict`` timings, each with the
+    ``backbone+neck`` entry, the flip test off (restored after)."""
+    flips = {n: m.test_cfg.get('flip_test', False) for n, m in models.items()}
+    for model in models.values():
+        model.eval()
+        model.test_cfg['flip_test'] = False
+    features = models[features_of]
+    inputs = features.data_preprocessor(data, False)['inputs']
+    tensor = {n: (lambda m=m: m(inputs, None, mode='tensor')) for n, m in models.items()}
+    tensor[FEATURES] = lambda: features.extract_feat(inputs)
+    predict = {n: (lambda m=m: m.test_step(data)) for n, m in models.items()}
+    predict[FEATURES] = lambda: features.extract_feat(
+        features.data_preprocessor(data, False)['inputs']
+    )
+    out = {
+        mode: _summary(interleaved_times(fns, rounds))
+        for mode, fns in (
+            ('tensor', tensor),
+            ('predict', predict),
+        )
+    }
+    for name, model in models.items():
+        model.test_cfg['flip_test'] = flips[name]
+    return out
+
+
 def paired_speed(
     models: Dict[str, nn.Module],
     input_size,
@@ -120,41 +158,17 @@ def paired_speed(
         raise ValueError('paired_speed needs at least one model')
     if features_of is None:
         features_of = next((n for n, m in models.items() if m.with_neck), next(iter(models)))
-    flips = {n: m.test_cfg.get('flip_test', False) for n, m in models.items()}
-    for model in models.values():
-        model.eval()
-        model.test_cfg['flip_test'] = False
-    data = packed_batch(batch_size, input_size, num_keypoints)
-    inputs = models[features_of].data_preprocessor(data, False)['inputs']
+    head_rounds = head_rounds or 3 * rounds
     result: dict = dict(
-        batch_size=batch_size,
-        rounds=rounds,
-        features_of=features_of,
-        head_rounds=head_rounds or 3 * rounds,
+        batch_size=batch_size, rounds=rounds, features_of=features_of, head_rounds=head_rounds
     )
-    with torch.no_grad():
-        tensor = {n: (lambda m=m: m(inputs, None, mode='tensor')) for n, m in models.items()}
-        tensor[FEATURES] = lambda: models[features_of].extract_feat(inputs)
-        predict = {n: (lambda m=m: m.test_step(data)) for n, m in models.items()}
-        predict[FEATURES] = lambda: models[features_of].extract_feat(
-            models[features_of].data_preprocessor(data, False)['inputs']
-        )
-        for mode, fns in (('tensor', tensor), ('predict', predict)):
-            times = interleaved_times(fns, rounds)
-            result[mode] = dict(
-                seconds={n: float(np.median(t)) for n, t in times.items()},
-                throughput_ratio=_all_ratios(times),
-            )
-    for name, model in models.items():
-        model.test_cfg['flip_test'] = flips[name]
+    data = packed_batch(batch_size, input_size, num_keypoints)
+    result.update(_inference(models, features_of, data, rounds))
+    for model in models.values():
         model.train()
     train_data = packed_batch(train_batch, input_size, num_keypoints)
     steps = {n: head_step(m, m.data_preprocessor(train_data, True)) for n, m in models.items()}
-    times = interleaved_times(steps, head_rounds or 3 * rounds, min_time=head_min_time)
-    result['head_step'] = dict(
-        seconds={n: float(np.median(t)) for n, t in times.items()},
-        throughput_ratio=_all_ratios(times),
-    )
+    result['head_step'] = _summary(interleaved_times(steps, head_rounds, min_time=head_min_time))
     for model in models.values():
         model.eval()
     return result

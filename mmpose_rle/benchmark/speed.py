@@ -113,47 +113,57 @@ def measure_speed(
     """
     model = model.eval()
     w, h = input_size
-    result: dict = {}
-    params = sum(p.numel() for p in model.parameters())
-    result['params'] = params / 1e6
     analysis = get_model_complexity_info(
         _TensorMode(model), input_shape=(3, h, w), show_table=False, show_arch=False
     )
-    result['flops'] = analysis['flops'] / 1e9
-
-    flip_test = model.test_cfg.get('flip_test', False)
-    with torch.no_grad():
-        for b in batch_sizes:
-            data = packed_batch(b, input_size, num_keypoints)
-            inputs = model.data_preprocessor(data, False)['inputs']
-            result[f'latency_b{b}_features'] = median_time(
-                lambda inputs=inputs: model.extract_feat(inputs), repeats=repeats
-            )
-            for flip in (False, True):
-                model.test_cfg['flip_test'] = flip
-                t = median_time(lambda data=data: model.test_step(data), repeats=repeats)
-                key = f'b{b}' + ('_flip' if flip else '')
-                result[f'latency_{key}'] = t
-                result[f'throughput_{key}'] = b / t
-            result[f'overhead_b{b}'] = (
-                result[f'latency_b{b}'] / result[f'latency_b{b}_features'] - 1
-            )
-    model.test_cfg['flip_test'] = flip_test
-
-    model.train()
-    data = packed_batch(train_batch, input_size, num_keypoints)
-    wrapper = OptimWrapper(torch.optim.Adam(model.parameters(), lr=1e-6))
-    result['train_step'] = median_time(lambda: model.train_step(data, wrapper), repeats=repeats)
-    batch = model.data_preprocessor(data, True)
-    result['head_share'] = (
-        median_time(head_step(model, batch), repeats=repeats) / result['train_step']
+    result: dict = dict(
+        params=sum(p.numel() for p in model.parameters()) / 1e6, flops=analysis['flops'] / 1e9
     )
+    flip_test = model.test_cfg.get('flip_test', False)
+    for b in batch_sizes:
+        result.update(_inference_times(model, packed_batch(b, input_size, num_keypoints), repeats))
+    model.test_cfg['flip_test'] = flip_test
+    result.update(
+        _training_costs(model, packed_batch(train_batch, input_size, num_keypoints), repeats)
+    )
+    model.eval()
+    return result
+
+
+@torch.no_grad()
+def _inference_times(model: nn.Module, data: dict, repeats: int) -> Dict[str, float]:
+    """``latency_b{b}_features``, ``latency_b{b}[_flip]``, ``throughput_b{b}[_flip]`` and
+    ``overhead_b{b}`` of :func:`measure_speed` for the batch ``data`` of ``b`` images;
+    leaves the flip test on."""
+    b = len(data['data_samples'])
+    inputs = model.data_preprocessor(data, False)['inputs']
+    out = {
+        f'latency_b{b}_features': median_time(lambda: model.extract_feat(inputs), repeats=repeats)
+    }
+    for flip in (False, True):
+        model.test_cfg['flip_test'] = flip
+        t = median_time(lambda: model.test_step(data), repeats=repeats)
+        key = f'b{b}' + ('_flip' if flip else '')
+        out[f'latency_{key}'] = t
+        out[f'throughput_{key}'] = b / t
+    out[f'overhead_b{b}'] = out[f'latency_b{b}'] / out[f'latency_b{b}_features'] - 1
+    return out
+
+
+def _training_costs(model: nn.Module, data: dict, repeats: int) -> Dict[str, float]:
+    """``train_step``, ``head_share`` and ``memory_mb`` of :func:`measure_speed` for the
+    training batch ``data``; leaves the model in training mode."""
+    model.train()
+    wrapper = OptimWrapper(torch.optim.Adam(model.parameters(), lr=1e-6))
+    out = dict(train_step=median_time(lambda: model.train_step(data, wrapper), repeats=repeats))
+    batch = model.data_preprocessor(data, True)
+    out['head_share'] = median_time(head_step(model, batch), repeats=repeats) / out['train_step']
 
     def full_forward():
         losses = model.loss(batch['inputs'], batch['data_samples'])
         return sum(v for k, v in losses.items() if 'loss' in k)
 
+    params = sum(p.numel() for p in model.parameters())
     state = 4 * params * 4  # fp32 weights, gradients and Adam's two moments
-    result['memory_mb'] = (state + _saved_activation_bytes(full_forward)) / 2**20
-    model.eval()
-    return result
+    out['memory_mb'] = (state + _saved_activation_bytes(full_forward)) / 2**20
+    return out
