@@ -38,8 +38,18 @@ def median_iter_time(log_path: str) -> Optional[float]:
     return float(np.median(times)) if times else None
 
 
-def _run_training(config_path: str, work_dir: str, options: list, env: Optional[dict]) -> None:
-    """``python -m mmpose_rle.cli.train`` with its output in ``{work_dir}/train.log``."""
+def _run_training(
+    cfg: Union[Config, str],
+    work_dir: str,
+    options: list,
+    env: Optional[dict],
+) -> None:
+    """``python -m mmpose_rle.cli.train`` with its output in ``{work_dir}/train.log``
+    (:func:`train_variant`)."""
+    config_path = cfg
+    if isinstance(cfg, Config):
+        config_path = osp.join(work_dir, 'config.py')
+        cfg.dump(config_path)
     cmd = [sys.executable, '-m', 'mmpose_rle.cli.train', config_path, '--work-dir', work_dir]
     full_env = None if env is None else dict(os.environ, **env)
     with open(osp.join(work_dir, 'train.log'), 'w') as log:
@@ -89,10 +99,6 @@ def train_variant(
     record = osp.join(work_dir, 'train_time.json')
     log_path = osp.join(work_dir, 'train.log')
     if not (reuse and osp.exists(checkpoint) and osp.exists(record)):
-        cfg_path = cfg
-        if isinstance(cfg, Config):
-            cfg_path = osp.join(work_dir, 'config.py')
-            cfg.dump(cfg_path)
         options = [
             f'randomness.seed={seed}',
             f'train_cfg.max_epochs={epochs}',
@@ -100,7 +106,7 @@ def train_variant(
             f'default_hooks.checkpoint.interval={epochs}',
         ]
         start = time.time()
-        _run_training(cfg_path, work_dir, options, env)
+        _run_training(cfg, work_dir, options, env)
         with open(record, 'w') as f:
             json.dump(dict(train_time=time.time() - start), f)
     with open(record) as f:
