@@ -33,8 +33,9 @@ def learning_curve(log_path: str) -> List[Dict[str, float]]:
     """Validation records of a training log, each with ``time`` (seconds since the log's
     first timestamp), ``epoch`` and every metric of the line (``PCK``, ``EPE`` ...).
 
-    Timestamps carry no year; a run that crosses midnight (or a year) is handled by
-    counting the days forward.
+    Timestamps carry no year; a run that crosses midnight is handled by counting the days
+    forward (one day each time the clock goes back by more than 12 hours; the end of a
+    year is not recognised).
     """
     records: List[Dict[str, float]] = []
     start = previous = None

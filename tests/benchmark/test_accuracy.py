@@ -1,10 +1,9 @@
 """Training and evaluation of a run: failures are recorded, a diverged run is marked."""
 
 import numpy as np
+import pytest
 
-from mmpose_rle.benchmark import (
-    mark_divergence,
-)
+from mmpose_rle.benchmark import accuracy, mark_divergence, train_and_evaluate
 
 
 def test_a_diverged_run_is_failed_and_loses_its_perfect_coco_ap():
@@ -13,3 +12,55 @@ def test_a_diverged_run_is_failed_and_loses_its_perfect_coco_ap():
     assert 'diverged' in run['failed'] and np.isnan(run['coco/AP']) and np.isnan(run['coco/AR'])
     fine = mark_divergence({'PCK': 0.9, 'EPE': 3.0, 'coco/AP': 0.8})
     assert 'failed' not in fine and fine['coco/AP'] == 0.8
+
+
+@pytest.fixture
+def stages(monkeypatch):
+    """Training and evaluation replaced by what each test sets in ``outcome``."""
+    outcome = dict(train=dict(checkpoint='c.pth', train_time=7.0, iter_time=None, curve=[]))
+
+    def stage(name):
+        def run(*args, **kwargs):
+            outcome.setdefault('calls', []).append((name, args, kwargs))
+            if isinstance(outcome[name], Exception):
+                raise outcome[name]
+            return dict(outcome[name])
+
+        return run
+
+    monkeypatch.setattr(accuracy, 'train_variant', stage('train'))
+    monkeypatch.setattr(accuracy, 'evaluate_checkpoint', stage('evaluate'))
+    return outcome
+
+
+def test_a_failed_training_is_recorded_with_its_curve(stages, tmp_path):
+    stages['train'] = RuntimeError('training failed, see log')
+    run = train_and_evaluate('cfg', str(tmp_path), 0, 2)
+    assert run == dict(failed='training: training failed, see log', curve=[])
+    (tmp_path / 'train.log').write_text(
+        '01/02 03:04:05 - mmengine - INFO - Epoch(val) [1][1/1]    PCK: 0.5\n'
+    )
+    run = train_and_evaluate('cfg', str(tmp_path), 0, 2)
+    assert run['curve'] == [dict(PCK=0.5, time=0.0, epoch=1)]
+
+
+def test_an_evaluation_error_keeps_the_training_figures(stages, tmp_path):
+    stages['train']['iter_time'] = 0.25
+    stages['evaluate'] = ValueError('no predictions')
+    run = train_and_evaluate('cfg', str(tmp_path), 3, 2, reuse=True, val_interval=1)
+    assert run == dict(
+        train_time=7.0, curve=[], iter_time=0.25, failed='evaluation: ValueError: no predictions'
+    )
+    name, args, kwargs = stages['calls'][0]
+    assert (name, args, kwargs) == (
+        'train',
+        ('cfg', str(tmp_path), 3, 2),
+        dict(reuse=True, val_interval=1),
+    )
+
+
+def test_evaluated_metrics_join_the_training_figures(stages, tmp_path):
+    stages['evaluate'] = {'PCK': 0.9, 'EPE': 2.0, 'coco/AP': 0.7}
+    run = train_and_evaluate('cfg', str(tmp_path), 0, 2)
+    assert run == {'train_time': 7.0, 'curve': [], 'PCK': 0.9, 'EPE': 2.0, 'coco/AP': 0.7}
+    assert stages['calls'][1][1] == ('cfg', 'c.pth', str(tmp_path))  # the trained checkpoint

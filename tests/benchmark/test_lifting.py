@@ -5,8 +5,17 @@ import math
 
 import numpy as np
 import pytest
+import torch
+from mmengine.dataset import pseudo_collate
 
-from mmpose_rle.benchmark.lifting import sigma_report
+from mmpose_rle.benchmark.lifting import (
+    evaluate_lifting,
+    lifting_env,
+    lifting_size_and_speed,
+    make_test_runner,
+    sigma_report,
+)
+from tests.calibration.fixtures import LIFTING_CONFIG, lifting_data, lifting_model_and_loader
 
 
 def _laplace_predictions(n: int = 4000, k: int = 5, rms_ratio: float = 2.0, seed: int = 0):
@@ -42,3 +51,51 @@ def test_sigma_that_follows_the_error_ranks_it():
     shuffled['sigmas'][:, 1:] = non_root.reshape(shuffled['sigmas'][:, 1:].shape)
     bad = sigma_report(shuffled)['raw']['sigma_error_spearman']
     assert good > 0.3 and abs(bad) < 0.05
+
+
+def test_lifting_env_names_the_data_and_the_threads():
+    assert lifting_env('/data/x') == dict(MMPOSE_RLE_LIFTING_ROOT='/data/x', OMP_NUM_THREADS='1')
+    assert lifting_env('d', threads=4)['OMP_NUM_THREADS'] == '4'
+
+
+@pytest.fixture(scope='module')
+def checkpoint(tmp_path_factory):
+    """A perturbed, untrained RLE lifting model saved as a checkpoint, with its data."""
+    tmp = tmp_path_factory.mktemp('lifting')
+    data = lifting_data(tmp / 'data')
+    model, loader = lifting_model_and_loader(data)
+    path = tmp / 'model.pth'
+    torch.save(dict(state_dict=model.state_dict(), meta={}), path)
+    return path, data, model, loader
+
+
+def test_evaluation_reports_mmposes_mpjpe_and_sigma_of_the_non_root_joints(
+    checkpoint, tmp_path, monkeypatch
+):
+    path, data, _, _ = checkpoint
+    monkeypatch.setenv('MMPOSE_RLE_LIFTING_ROOT', str(data))  # restored after the test
+    runner = make_test_runner(str(LIFTING_CONFIG), str(path), str(data), str(tmp_path))
+    result, predictions = evaluate_lifting(runner)
+    distances = np.linalg.norm(predictions['errors'], axis=-1)  # mm, root error 0
+    assert result['mpjpe'] == pytest.approx(distances.mean(), rel=1e-5)
+    assert result['p_mpjpe'] <= result['mpjpe'] and result['n_mpjpe'] <= result['mpjpe']
+    e, s = np.abs(predictions['errors'][:, 1:]), predictions['sigmas'][:, 1:]
+    assert result['raw_within_1sigma'] == pytest.approx(np.mean(e <= s))
+    assert result['raw_within_2sigma'] == pytest.approx(np.mean(e <= 2 * s))
+    assert result['nominal_1sigma'] == pytest.approx(1 - math.exp(-math.sqrt(2)))
+    assert {f'heldout_{k}' for k in ('within_1sigma', 'within_2sigma', 'ece')} < set(result)
+
+
+def test_size_and_speed_count_the_parameters(checkpoint):
+    _, _, model, loader = checkpoint
+    dataset = loader.dataset
+    batch = pseudo_collate([dataset[i] for i in range(8)])
+    out = lifting_size_and_speed(model, predict_batch=batch, train_batch=batch, repeats=1)
+    assert out['params'] == sum(p.numel() for p in model.parameters()) / 1e6
+    head = 2 * (model.head.in_channels + 1) * 17 * 3  # two 1×1 convolutions
+    assert out['head_params'] - head / 1e6 == pytest.approx(
+        sum(p.numel() for p in model.head.loss_module.parameters()) / 1e6
+    )
+    assert out['predict_ms'] > 0 and out['train_ms'] > 0
+    assert all(p.grad is None for p in model.parameters())
+    model.eval()

@@ -1,11 +1,12 @@
 """The benchmark's σ report: raw, calibrated on held-out folds, and the heatmap's score as σ."""
 
-import numpy as np
+import math
 
-from mmpose_rle.benchmark import (
-    CALIBRATIONS,
-    uncertainty_report,
-)
+import numpy as np
+import pytest
+
+from mmpose_rle.benchmark import CALIBRATIONS, uncertainty_report
+from mmpose_rle.benchmark.uncertainty_eval import coco_metric_args
 
 
 def predictions(n=600, k=2, scale=3.0, seed=0, with_sigmas=True):
@@ -40,3 +41,35 @@ def test_heatmap_scores_are_turned_into_a_calibrated_sigma():
     assert abs(from_scores['power/within_2sigma'] - from_scores['power/nominal_2sigma']) < 0.04
     assert from_scores['power/sigma_error_spearman'] > 0.2
     assert with_sigma['raw/sigma_error_spearman'] > 0.2
+
+
+def test_reliability_of_errors_at_a_fixed_multiple_of_sigma():
+    """|e| = 0.45 σ: inside the Laplace interval of level p iff 0.45 ≤ −log(1 − p)/√2, i.e.
+    p ≥ 0.471 (raw); after the temperature (σ' = 0.45√2 σ) iff p ≥ 1 − 1/e = 0.632."""
+    rng = np.random.default_rng(0)
+    sigmas = rng.uniform(0.01, 0.05, size=(200, 2, 2))
+    errors = 0.45 * sigmas * rng.choice([-1.0, 1.0], size=sigmas.shape)
+    report = uncertainty_report(
+        dict(
+            errors=errors,
+            sigmas=sigmas,
+            visible=np.ones((200, 2), bool),
+            groups=np.arange(200),
+            scores=np.ones((200, 2)),
+        )
+    )
+    reliability = report['curves']['reliability']
+    np.testing.assert_allclose(reliability['nominal'], np.arange(1, 10) / 10)
+    assert reliability['raw'] == [0.0] * 4 + [1.0] * 5
+    assert reliability['temperature'] == [0.0] * 6 + [1.0] * 3
+    assert report['temperature/within_1sigma'] == 1.0 and report['predicts_sigma'] == 1.0
+    assert report['temperature/nominal_1sigma'] == pytest.approx(1 - math.exp(-math.sqrt(2)))
+
+
+def test_the_coco_metric_of_an_evaluator():
+    coco = dict(type='CocoMetric', ann_file='a.json')
+    assert coco_metric_args(coco) == coco
+    assert coco_metric_args([dict(type='PCKAccuracy'), dict(coco, type='mmpose.CocoMetric')]) == (
+        dict(coco, type='mmpose.CocoMetric')
+    )
+    assert coco_metric_args([dict(type='PCKAccuracy'), dict(type='AUC')]) is None
