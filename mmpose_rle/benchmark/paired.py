@@ -1,19 +1,19 @@
 """Interleaved ("paired") timing of several models, for speed *ratios* on a noisy machine.
 
 Timing the variants one after another lets the load of a shared machine drift between
-them (±10 % here). Instead, every round times each entry once, in an order rotated from
-round to round, and the ratio of two entries is formed **within** each round::
+them. Instead, every round times each entry once, in an order rotated from round to
+round, and the ratio of two entries is formed **within** each round::
 
     r_AB(i) = t_B(i) / t_A(i)        (throughput of A over B in round i)
 
 The reported ratio is the median of ``r_AB`` over the rounds, with its interquartile range
 ``[q25, q75]``: a drift that slows both entries of a round cancels in the ratio.
 
-Entries are the models in tensor mode (preprocessed batch → head outputs, as the issue's
-reference figures), in predict mode (``test_step``: preprocessing, head, decoding; no flip),
-the ``backbone+neck`` lower bound (``extract_feat`` of one model: a one-FC head can only
-add to it), and the training-side cost of each head: ``head.loss`` forward and backward
-on fixed features (the head, the flow and the loss).
+Entries are the models in tensor mode (preprocessed batch → head outputs), in predict mode
+(``test_step``: preprocessing, head, decoding; no flip), the ``backbone+neck`` lower bound
+(``extract_feat`` of one model: a one-FC head can only add to it), and the training-side
+cost of each head: ``head.loss`` forward and backward on fixed features (the head, the flow
+and the loss).
 """
 
 import math
@@ -137,7 +137,7 @@ def paired_speed(
         models: Top-down pose estimators by variant name, all on the same backbone.
         input_size: ``(w, h)`` of the input.
         num_keypoints: ``K``.
-        batch_size: Batch of the inference timings (8 as the issue's reference figures).
+        batch_size: Batch of the inference timings. Default: 8.
         rounds: Rounds ``R`` of every timing.
         train_batch: Batch of the head training step.
         head_rounds: Rounds of the head step; default ``3 · rounds`` (it is cheap,

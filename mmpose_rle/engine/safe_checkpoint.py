@@ -1,8 +1,8 @@
 """Load MMEngine checkpoints with ``torch.load(weights_only=True)``.
 
 Since torch 2.6, ``torch.load`` defaults to ``weights_only=True``, and MMEngine 0.10.7
-cannot resume or ``load_checkpoint`` its own checkpoints any more (mmengine issue 1655):
-they hold NumPy arrays (in ``meta['dataset_meta']``) and ``HistoryBuffer`` objects (in
+cannot resume or ``load_checkpoint`` its own checkpoints any more: they hold NumPy
+arrays (in ``meta['dataset_meta']``) and ``HistoryBuffer`` objects (in
 the message hub, which pickle their statistics methods through ``getattr``), e.g.
 ``Weights only load failed … numpy._core.multiarray._reconstruct``; an empty NumPy array
 (Human3.6M's metainfo has ``sigmas=[]``) pickles its data as ``bytes()``.
