@@ -19,8 +19,8 @@ time), except in the ``'basic'`` design, whose prediction is ``f_φ(μ̂)`` and 
 spread of Q pushed through the flow at fixed quasi-random nodes. Flip test is not in the
 graph either, so ``rms`` goes through the head's **single-view** σ map (the flip-test map
 calibrates the average of two views). The metadata hold ``input_size``,
-``input_channel_order``, the keypoint names, ``residual_rms`` (``s`` of
-``RLELoss.residual_rms``: ``rms = σ̂ · s · size`` outside the basic design, before
+``input_channel_order``, the keypoint names, ``residual_rms`` (``s`` of the head's
+``residual_rms()``: ``rms = σ̂ · s · size`` outside the basic design, before
 calibration) and ``sigma_calibration`` (``identity``, or the single-view map as JSON with
 ``mode``, ``log_scale`` and ``power``; ``rms`` includes it).
 
@@ -191,7 +191,7 @@ def build_model(
 def _metadata(graph: RLEInferenceGraph) -> Dict[str, str]:
     """Key/value metadata written into the ONNX file."""
     w, h = graph.input_size
-    loss = graph.model.head.loss_module
+    head = graph.model.head
     meta = {
         'input_size': f'{w},{h}',
         'input_channel_order': graph.input_channel_order,
@@ -202,10 +202,10 @@ def _metadata(graph: RLEInferenceGraph) -> Dict[str, str]:
         'scores (B,K) = 1 - mean sigma; rms (B,K,2) predictive RMS error, '
         'input pixels',
     }
-    if hasattr(loss, 'residual_rms'):
-        with torch.no_grad():
-            meta['residual_rms'] = ','.join(f'{v:.6g}' for v in loss.residual_rms().tolist())
-    calibration = graph.model.head.sigma_calibration
+    residual_rms = head.residual_rms()
+    if residual_rms is not None:
+        meta['residual_rms'] = ','.join(f'{v:.6g}' for v in residual_rms.tolist())
+    calibration = head.sigma_calibration
     log_scale, power = calibration.map('single')  # the graph predicts one view
     meta['sigma_calibration'] = (
         'identity'

@@ -49,7 +49,9 @@ def evaluate_checkpoint(
     metrics: Dict[str, object] = dict(runner.test())
     model = runner.model.eval()
     predictions = collect_predictions(model, runner.test_dataloader, keep_samples=True)
-    family = getattr(getattr(model.head, 'loss_module', None), 'q_distribution', 'laplace')
+    family = getattr(model.head, 'q_distribution', None) or getattr(  # else MMPose's head's loss
+        getattr(model.head, 'loss_module', None), 'q_distribution', 'laplace'
+    )
     report = uncertainty_report(predictions, family, folds)
     calibrated = report.pop('calibrated_sigmas')
     metrics.update(report)  # with 'curves': the reliability and sparsification curves

@@ -124,8 +124,7 @@ def evaluate_lifting(
     predictions = collect_predictions(runner.model, runner.test_dataloader)
     if 'sigmas' in predictions:
         root = getattr(runner.model.head.decoder, 'root_index', [0])[0]
-        loss = runner.model.head.loss_module
-        family = family or getattr(loss, 'q_distribution', 'laplace')
+        family = family or getattr(runner.model.head, 'q_distribution', 'laplace')
         report = sigma_report(predictions, family=family, root_index=root)
         for name in ('raw', 'heldout'):
             result.update({f'{name}_{k}': report[name][k] for k in _SIGMA_KEYS})

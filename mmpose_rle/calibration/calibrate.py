@@ -52,7 +52,7 @@ def calibrate_head(
     """
     if 'sigmas' not in predictions:
         raise ValueError('the model predicts no keypoint_sigmas: nothing to calibrate')
-    family = family or getattr(head.loss_module, 'q_distribution', 'laplace')
+    family = family or head.q_distribution
     e, s = predictions['errors'], predictions['sigmas']
     v, groups = predictions['visible'], predictions['groups']
     metrics, _ = heldout_report(

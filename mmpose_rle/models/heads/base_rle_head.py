@@ -11,8 +11,11 @@ the rest, the same way for every head:
   ``sigma_mean``;
 * :meth:`predict_outputs` — the one public way from features to predictions
   (:class:`RLEOutputs`: point prediction, ``σ̂`` and the predictive RMS error), used by
-  :meth:`predict`, the ONNX export and the inference API; the loss turns ``(μ̂, σ̂)``
-  into the point prediction and RMS of its design (:meth:`RLELoss.predictive`);
+  :meth:`predict`, the ONNX export and the inference API;
+* the prediction maths of the loss's setting, in one object the head owns
+  (``predictive_model``, an :class:`~mmpose_rle.models.losses.RLEPredictive`) and answers
+  for: :meth:`predictive` (``(μ̂, σ̂)`` → point prediction and RMS of the design),
+  :meth:`residual_rms` (``s``) and :attr:`q_distribution` (the error model ``Q``);
 * :meth:`predict` — flip test (outputs of both views averaged after un-flipping, as
   MMPose), decoding through the codec, the score ``1 − mean σ̂`` and
   ``keypoint_sigmas``: the predictive RMS error per coordinate in pixels of the model
@@ -24,11 +27,18 @@ the rest, the same way for every head:
   :meth:`predict_outputs` (and so in the ONNX graph and in :meth:`predict` without flip
   test), the flip-test map on the averaged RMS of :meth:`predict` with flip test;
 * loading the pre-1.0 ``loss.*`` layout of MMPose's checkpoints.
+
+What differs between the members is in class attributes and small hooks: the label fields
+(:attr:`label_field`, :attr:`weight_field`), the checks of a batch's labels
+(:meth:`checked_weights`), the name of an instance in warnings (:meth:`instance_name`), a
+joint the codec pins (:meth:`fixed_root`), the units of ``μ̂`` (:meth:`to_head_units`), the
+logs (:meth:`loss_logs`) and the three steps of :meth:`predict`
+(:meth:`inference_outputs`, :meth:`decode_outputs`, :meth:`add_sigmas`).
 """
 
 import math
 from abc import abstractmethod
-from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -42,6 +52,7 @@ from torch import Tensor
 
 from mmpose_rle.registry import MODELS
 
+from ..losses.rle_predictive import RLEPredictive
 from ..losses.sanitize import mask_non_finite_labels
 from ..utils.image_sigmas import input_to_image_sigmas
 from ..utils.sigma_calibration import MODES, SigmaCalibration
@@ -84,6 +95,10 @@ class BaseRLEHead(BaseHead):
     _version = 2
     #: Coordinates per keypoint.
     coord_dim = 2
+    #: Field of ``gt_instance_labels`` holding the ``(N, K, D)`` labels.
+    label_field = 'keypoint_labels'
+    #: Field of ``gt_instance_labels`` holding the ``(N, K)`` weights.
+    weight_field = 'keypoint_weights'
 
     def __init__(
         self,
@@ -101,6 +116,7 @@ class BaseRLEHead(BaseHead):
         self.num_joints = num_joints
         self.sigma_init = sigma_init
         self.loss_module = MODELS.build(loss)
+        self.predictive_model = RLEPredictive.of(self.loss_module)
         self.decoder = KEYPOINT_CODECS.build(decoder) if decoder is not None else None
         self.sigma_calibration = SigmaCalibration(num_joints, self.coord_dim)
         self._register_load_state_dict_pre_hook(self._upgrade_state_dict)
@@ -138,6 +154,24 @@ class BaseRLEHead(BaseHead):
         """``out`` in float32 when autocast made it float16 or bfloat16."""
         return out.float() if out.dtype in (torch.float16, torch.bfloat16) else out
 
+    @property
+    def q_distribution(self) -> str:
+        """The error model ``Q`` of the loss's setting, ``'laplace'`` or ``'gaussian'``
+        (``'laplace'`` for a loss that names none)."""
+        return self.predictive_model.q_distribution
+
+    def residual_rms(self) -> Optional[Tensor]:
+        """``s`` ``(D,)``: RMS of the normalised residual under the fitted model, so that
+        the predictive RMS is ``σ̂ · s`` outside the basic design (1 there); None for a
+        loss without a flow (:meth:`RLEPredictive.residual_rms`)."""
+        return self.predictive_model.residual_rms()
+
+    def predictive(self, mu: Tensor, sigma: Tensor) -> Tuple[Tensor, Tensor]:
+        """The point prediction and the predictive RMS error of ``μ̂`` and ``σ̂`` (both
+        ``(..., D)``, normalised units) in the loss's design
+        (:meth:`RLEPredictive.predictive`); ``(μ̂, σ̂)`` for a loss without a flow."""
+        return self.predictive_model.predictive(mu, sigma)
+
     def predict_outputs(self, feats: Tuple[Tensor], calibrated: bool = True) -> RLEOutputs:
         """Point prediction, ``σ̂`` and predictive RMS error from features (one view, no
         flip).
@@ -154,8 +188,7 @@ class BaseRLEHead(BaseHead):
         out = self.forward(feats)
         dim = out.shape[-1] // 2
         mu, sigma = out[..., :dim], out[..., dim:].sigmoid()
-        predictive: Optional[Callable] = getattr(self.loss_module, 'predictive', None)
-        coords, rms = predictive(mu, sigma) if predictive is not None else (mu, sigma)
+        coords, rms = self.predictive(mu, sigma)
         return RLEOutputs(coords, sigma, self.sigma_calibration(rms) if calibrated else rms)
 
     def predict(
@@ -172,46 +205,63 @@ class BaseRLEHead(BaseHead):
         pixels (:func:`~mmpose_rle.models.utils.input_to_image_sigmas`): a per-instance
         field, so it survives MMPose's merging of the instances of an image.
         """
-        metainfo = batch_data_samples[0].metainfo
-        if test_cfg.get('flip_test', False):
-            assert isinstance(feats, list) and len(feats) == 2
-            flip_indices = metainfo['flip_indices']
-            if len(flip_indices) != self.num_joints:
-                raise ValueError(
-                    f'{type(self).__name__}: flip_indices has {len(flip_indices)} entries '
-                    f'but the head predicts num_joints={self.num_joints} keypoints; check '
-                    'the dataset metainfo and the head config'
-                )
-            outputs = torch.cat(self.predict_outputs(feats[0], calibrated=False), dim=-1)
-            flipped = flip_coordinates(
-                torch.cat(self.predict_outputs(feats[1], calibrated=False), dim=-1),
-                flip_indices=flip_indices,
-                shift_coords=test_cfg.get('shift_coords', True),
-                input_size=metainfo['input_size'],
-            )
-            outputs = (outputs + flipped) * 0.5
-            split = outputs.shape[-1] // 3 * 2  # (coords, σ̂) | RMS
-            rms = self.sigma_calibration(outputs[..., split:], mode='flip')
-            outputs = torch.cat([outputs[..., :split], rms], dim=-1)
-        else:
-            outputs = torch.cat(self.predict_outputs(feats), dim=-1)
+        outputs = self.inference_outputs(feats, batch_data_samples[0].metainfo, test_cfg)
+        preds = self.decode_outputs(outputs, batch_data_samples)
+        self.add_sigmas(preds, outputs.rms, batch_data_samples)
+        return preds
 
-        dim = outputs.shape[-1] // 3
-        preds = self.decode(outputs[..., : 2 * dim].unsqueeze(1))  # (B, N=1, K, 2D)
+    def inference_outputs(
+        self, feats: Tuple[Tensor], metainfo: dict, test_cfg: ConfigType
+    ) -> RLEOutputs:
+        """:meth:`predict_outputs` of one view, or with ``test_cfg['flip_test']`` the
+        average of both views after un-flipping, the RMS through the flip-test σ map; all
+        ``(B, K, D)``."""
+        if not test_cfg.get('flip_test', False):
+            return self.predict_outputs(feats)
+        assert isinstance(feats, list) and len(feats) == 2
+        flip_indices = metainfo['flip_indices']
+        if len(flip_indices) != self.num_joints:
+            raise ValueError(
+                f'{type(self).__name__}: flip_indices has {len(flip_indices)} entries '
+                f'but the head predicts num_joints={self.num_joints} keypoints; check '
+                'the dataset metainfo and the head config'
+            )
+        outputs = torch.cat(self.predict_outputs(feats[0], calibrated=False), dim=-1)
+        flipped = flip_coordinates(
+            torch.cat(self.predict_outputs(feats[1], calibrated=False), dim=-1),
+            flip_indices=flip_indices,
+            shift_coords=test_cfg.get('shift_coords', True),
+            input_size=metainfo['input_size'],
+        )
+        outputs = (outputs + flipped) * 0.5
+        dim = outputs.shape[-1] // 3  # coords | σ̂ | RMS
+        rms = self.sigma_calibration(outputs[..., 2 * dim :], mode='flip')
+        return RLEOutputs(outputs[..., :dim], outputs[..., dim : 2 * dim], rms)
+
+    def decode_outputs(self, outputs: RLEOutputs, batch_data_samples: OptSampleList) -> list:
+        """One ``InstanceData`` per sample: ``keypoints`` ``(1, K, D)`` and
+        ``keypoint_scores`` ``(1, K)``, decoded by the codec from ``(coords, σ̂)``."""
+        return self.decode(torch.cat([outputs.coords, outputs.sigma], dim=-1).unsqueeze(1))
+
+    def add_sigmas(self, preds: list, rms: Tensor, batch_data_samples: OptSampleList) -> None:
+        """Set ``keypoint_sigmas`` ``(1, K, D)``: ``rms`` ``(B, K, D)`` times the input size
+        in pixels, and ``keypoint_sigmas_image`` for a top-down crop (:meth:`predict`)."""
+        metainfo = batch_data_samples[0].metainfo
+        dim = rms.shape[-1]
         input_size = np.asarray(metainfo.get('input_size', (1,) * dim), dtype=np.float32)
-        sigmas = outputs[..., 2 * dim :].detach().cpu().numpy() * input_size
+        sigmas = rms.detach().cpu().numpy() * input_size
         for pred, sigma, sample in zip(preds, sigmas, batch_data_samples):
             pred.keypoint_sigmas = sigma[None]
             if 'input_scale' in sample.metainfo:
                 pred.keypoint_sigmas_image = input_to_image_sigmas(
                     sigma[None], input_size, sample.metainfo['input_scale']
                 ).astype(np.float32)
-        return preds
 
     def loss(
         self, inputs: Tuple[Tensor], batch_data_samples: OptSampleList, train_cfg: ConfigType = {}
     ) -> dict:
-        """Loss and training logs.
+        """Loss and training logs: :meth:`rle_losses` of the outputs against the labels in
+        the units of ``μ̂`` (:meth:`to_head_units`), through :meth:`loss_logs`.
 
         Returns:
             dict: ``loss_kpt`` (the RLE loss; a negative log-*density*, so negative
@@ -222,30 +272,66 @@ class BaseRLEHead(BaseHead):
         """
         labels, weights = self.labels_and_weights(batch_data_samples)
         outputs = self.forward(inputs)
-        return self.rle_losses(outputs, labels, weights)
+        losses = self.rle_losses(outputs, self.to_head_units(labels), weights)
+        return self.loss_logs(losses, outputs, labels, weights)
+
+    def to_head_units(self, labels: Tensor) -> Tensor:
+        """The ``(N, K, D)`` labels in the units of ``μ̂``: the labels themselves."""
+        return labels
+
+    def loss_logs(self, losses: dict, outputs: Tensor, labels: Tensor, weights: Tensor) -> dict:
+        """The dict :meth:`loss` returns, from :meth:`rle_losses`' ``losses``: those.
+
+        ``outputs`` ``(N, K, 2D)``, ``labels`` ``(N, K, D)`` (label units) and ``weights``
+        ``(N, K)`` are there for members whose logs differ."""
+        return losses
 
     def labels_and_weights(self, batch_data_samples: Sequence) -> Tuple[Tensor, Tensor]:
-        """``(N, K, D)`` labels and ``(N, K)`` weights of a batch, checked and with
-        non-finite labels masked (a warning names the images)."""
-        labels = torch.cat([d.gt_instance_labels.keypoint_labels for d in batch_data_samples])
-        weights = torch.cat([d.gt_instance_labels.keypoint_weights for d in batch_data_samples])
-        if labels.shape[1] != self.num_joints:
-            raise ValueError(
-                f'{type(self).__name__}: the data set has {labels.shape[1]} keypoints but '
-                f'the head was built with num_joints={self.num_joints}'
-            )
+        """``(N, K, D)`` labels (:attr:`label_field`) and ``(N, K)`` weights
+        (:attr:`weight_field`) of a batch, checked (:meth:`checked_weights`), with
+        non-finite labels masked (a warning names them, :meth:`instance_name`) and the
+        weight of a :meth:`fixed_root` set to 0."""
+        fields = [d.gt_instance_labels for d in batch_data_samples]
+        labels = torch.cat([getattr(f, self.label_field) for f in fields])
+        weights = torch.cat([getattr(f, self.weight_field) for f in fields])
+        weights = self.checked_weights(labels, weights)
 
         def names() -> list:  # one per instance; built only when a label is masked
             return [
-                str(d.metainfo.get('img_path', d.metainfo.get('img_id', i)))
+                self.instance_name(d, i)
                 for i, d in enumerate(batch_data_samples)
-                for _ in range(len(d.gt_instance_labels.keypoint_labels))
+                for _ in range(len(getattr(fields[i], self.label_field)))
             ]
 
         labels, weights, _ = mask_non_finite_labels(
             labels, weights, names, owner=type(self).__name__
         )
+        fixed = self.fixed_root()
+        if fixed is not None:
+            weights = weights.clone()
+            weights[:, fixed] = 0
         return labels, weights
+
+    def checked_weights(self, labels: Tensor, weights: Tensor) -> Tensor:
+        """Raise a clear error when the ``(N, K, D)`` labels do not fit the head; return the
+        ``(N, K)`` weights (here as given)."""
+        if labels.shape[1] != self.num_joints:
+            raise ValueError(
+                f'{type(self).__name__}: the data set has {labels.shape[1]} keypoints but '
+                f'the head was built with num_joints={self.num_joints}'
+            )
+        return weights
+
+    @staticmethod
+    def instance_name(data_sample, index: int) -> str:
+        """The name of sample ``index``'s instances in warnings: its ``img_path``, else its
+        ``img_id``, else the index."""
+        return str(data_sample.metainfo.get('img_path', data_sample.metainfo.get('img_id', index)))
+
+    def fixed_root(self) -> Optional[int]:
+        """Index of a joint whose label the codec fixes (weight 0 in the loss), or None:
+        none in 2-D."""
+        return None
 
     def rle_losses(self, outputs: Tensor, labels: Tensor, weights: Tensor) -> dict:
         """``loss_kpt``, ``acc_pose``, ``nll`` and ``sigma_mean`` of raw outputs

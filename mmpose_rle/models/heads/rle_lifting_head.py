@@ -65,20 +65,19 @@ prediction is that 0 (the codec's decoding then adds ``target_root`` as for ever
 and its σ is 0 (MMPose's MSE head learns the same value approximately).
 """
 
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 import torch
 from mmpose.evaluation.functional import keypoint_mpjpe
 from mmpose.utils.tensor_utils import to_numpy
-from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList, Predictions
+from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList
 from torch import Tensor, nn
 
 from mmpose_rle.registry import MODELS
 
-from ..losses.sanitize import mask_non_finite_labels
 from ..utils.lifting_units import CUBE_INIT_CFG, check_units, cube_label_scale, lifting_label_mm
-from .base_rle_head import BaseRLEHead
+from .base_rle_head import BaseRLEHead, RLEOutputs
 
 __all__ = ['RLELiftingHead']
 
@@ -132,6 +131,8 @@ class RLELiftingHead(BaseRLEHead):
 
     #: Coordinates per joint.
     coord_dim = 3
+    label_field = 'lifting_target_label'
+    weight_field = 'lifting_target_weight'
 
     def __init__(
         self,
@@ -218,42 +219,12 @@ class RLELiftingHead(BaseRLEHead):
             return None
         return int(root_index[0])
 
-    def predict(
-        self, feats: Tuple[Tensor], batch_data_samples: OptSampleList, test_cfg: ConfigType = {}
-    ) -> Predictions:
-        """Decode the positions through the codec (as MMPose's lifting head) and add
-        ``keypoint_sigmas``, the predictive RMS error per coordinate in millimetres."""
-        if test_cfg.get('flip_test', False):
-            raise ValueError(
-                "RLELiftingHead does not support flip_test (MMPose's lifting heads do not "
-                'either): set model.test_cfg.flip_test=False'
-            )
-        outputs = self.predict_outputs(feats)
-        metainfo = batch_data_samples[0].metainfo
-        if metainfo.get('target_root', None) is not None:
-            roots = [torch.as_tensor(d.metainfo['target_root']) for d in batch_data_samples]
-            target_root = torch.stack(roots).to(outputs.coords)
-        else:
-            target_root = outputs.coords.new_empty((len(batch_data_samples), 0))
-        fixed = self.fixed_root()
-        coords = outputs.coords * self.label_scale
-        if fixed is not None:  # the codec's label of the root: 0 by construction
-            coords[..., fixed, :] = 0.0
-        preds = self.decode((coords, target_root))
-        sigmas = to_numpy(outputs.rms).astype(np.float64) * self.sigma_scale_mm()
-        root_index = getattr(self.decoder, 'root_index', [0])
-        for pred, sigma in zip(preds, sigmas.astype(np.float32)):
-            if pred.keypoints.shape[-2] == self.num_joints + 1:  # the codec put the root back
-                sigma = np.insert(sigma, root_index[0], 0.0, axis=0)
-            if fixed is not None:
-                sigma[fixed] = 0.0
-            pred.keypoint_sigmas = sigma[None]
-        return preds
+    def to_head_units(self, labels: Tensor) -> Tensor:
+        """The ``(N, K, 3)`` labels in units of the cube: ``label / label_scale``."""
+        return labels / self.label_scale
 
-    def loss(
-        self, inputs: Tuple[Tensor], batch_data_samples: OptSampleList, train_cfg: ConfigType = {}
-    ) -> dict:
-        """Loss and training logs.
+    def loss_logs(self, losses: dict, outputs: Tensor, labels: Tensor, weights: Tensor) -> dict:
+        """The logs of :meth:`loss`.
 
         Returns:
             dict: ``loss_pose3d`` (the RLE loss of ``μ̂`` against ``label / label_scale``, a
@@ -262,14 +233,9 @@ class RLELiftingHead(BaseRLEHead):
             the joints with weight: as MMPose's head but without a fixed root), ``nll`` and
             ``sigma_mean`` (σ̂ in units of the cube; see :class:`BaseRLEHead`).
         """
-        labels, weights = self.labels_and_weights(batch_data_samples)
-        outputs = self.forward(inputs)
-        losses = self.rle_losses(outputs, labels / self.label_scale, weights)
         visible = to_numpy(weights) > 0
-        point = outputs[..., :3].detach()
-        if getattr(self.loss_module, 'design', None) == 'basic':  # f_φ(μ̂); else μ̂ itself
-            with torch.no_grad():
-                point = self.loss_module.predictive(point, outputs[..., 3:].sigmoid())[0]
+        with torch.no_grad():  # f_φ(μ̂) in the basic design; else μ̂ itself
+            point = self.predictive_model.point(outputs[..., :3], outputs[..., 3:].sigmoid())
         pred = to_numpy(point) * self.label_scale
         mpjpe = (
             keypoint_mpjpe(pred=pred, gt=to_numpy(labels), mask=visible) if visible.any() else 0.0
@@ -281,34 +247,57 @@ class RLELiftingHead(BaseRLEHead):
             sigma_mean=losses['sigma_mean'],
         )
 
-    def labels_and_weights(self, batch_data_samples: Sequence) -> Tuple[Tensor, Tensor]:
-        """``(N, K, 3)`` ``lifting_target_label`` and ``(N, K)`` ``lifting_target_weight``
-        of a batch, checked, with non-finite labels masked (a warning names them) and the
-        weight of a :meth:`fixed_root` set to 0."""
-        labels = torch.cat([d.gt_instance_labels.lifting_target_label for d in batch_data_samples])
-        weights = torch.cat(
-            [d.gt_instance_labels.lifting_target_weight for d in batch_data_samples]
-        )
+    def checked_weights(self, labels: Tensor, weights: Tensor) -> Tensor:
+        """Raise unless ``lifting_target_label`` is ``(N, num_joints, 3)``; return the
+        ``lifting_target_weight`` as ``(N, K)`` in the labels' dtype."""
         if labels.dim() != 3 or labels.shape[1:] != (self.num_joints, 3):
             raise ValueError(
                 f'RLELiftingHead: lifting_target_label has shape {tuple(labels.shape)} but the '
                 f'head predicts (N, num_joints={self.num_joints}, 3); check num_joints and the '
                 "codec's remove_root"
             )
-        weights = weights.reshape(labels.shape[:2]).to(labels)
+        return weights.reshape(labels.shape[:2]).to(labels)
 
-        def names() -> list:  # one per instance; built only when a label is masked
-            return [
-                str(d.metainfo.get('target_img_path', [i])[0])
-                for i, d in enumerate(batch_data_samples)
-                for _ in range(len(d.gt_instance_labels.lifting_target_label))
-            ]
+    @staticmethod
+    def instance_name(data_sample, index: int) -> str:
+        """The name of a sample in warnings: its (first) ``target_img_path``, else the index."""
+        return str(data_sample.metainfo.get('target_img_path', [index])[0])
 
-        labels, weights, _ = mask_non_finite_labels(
-            labels, weights, names, owner=type(self).__name__
-        )
+    def inference_outputs(
+        self, feats: Tuple[Tensor], metainfo: dict, test_cfg: ConfigType
+    ) -> RLEOutputs:
+        """:meth:`predict_outputs`; flip test is refused (no 3-D flip)."""
+        if test_cfg.get('flip_test', False):
+            raise ValueError(
+                "RLELiftingHead does not support flip_test (MMPose's lifting heads do not "
+                'either): set model.test_cfg.flip_test=False'
+            )
+        return self.predict_outputs(feats)
+
+    def decode_outputs(self, outputs: RLEOutputs, batch_data_samples: OptSampleList) -> list:
+        """Positions ``μ̂ · label_scale`` (a :meth:`fixed_root` at its label 0) decoded by
+        the codec with each sample's ``target_root``, as MMPose's lifting head does."""
+        metainfo = batch_data_samples[0].metainfo
+        if metainfo.get('target_root', None) is not None:
+            roots = [torch.as_tensor(d.metainfo['target_root']) for d in batch_data_samples]
+            target_root = torch.stack(roots).to(outputs.coords)
+        else:
+            target_root = outputs.coords.new_empty((len(batch_data_samples), 0))
         fixed = self.fixed_root()
-        if fixed is not None:
-            weights = weights.clone()
-            weights[:, fixed] = 0
-        return labels, weights
+        coords = outputs.coords * self.label_scale
+        if fixed is not None:  # the codec's label of the root: 0 by construction
+            coords[..., fixed, :] = 0.0
+        return self.decode((coords, target_root))
+
+    def add_sigmas(self, preds: list, rms: Tensor, batch_data_samples: OptSampleList) -> None:
+        """Set ``keypoint_sigmas`` ``(1, K', 3)``: ``rms`` ``(B, K, 3)`` in millimetres
+        (:meth:`sigma_scale_mm`), 0 for a root the codec put back or a :meth:`fixed_root`."""
+        fixed = self.fixed_root()
+        sigmas = to_numpy(rms).astype(np.float64) * self.sigma_scale_mm()
+        root_index = getattr(self.decoder, 'root_index', [0])
+        for pred, sigma in zip(preds, sigmas.astype(np.float32)):
+            if pred.keypoints.shape[-2] == self.num_joints + 1:  # the codec put the root back
+                sigma = np.insert(sigma, root_index[0], 0.0, axis=0)
+            if fixed is not None:
+                sigma[fixed] = 0.0
+            pred.keypoint_sigmas = sigma[None]

@@ -68,13 +68,8 @@ from torch import Tensor, nn
 from mmpose_rle.registry import MODELS
 
 from .bounded_terms import NO_BOUND, bounded_terms, clip_to_box
-from .predictive import (
-    density_samples,
-    pushforward_rms,
-    weighted_coverage,
-    weighted_rms,
-)
 from .quadrature import log_normaliser, qmc_nodes
+from .rle_predictive import RLEPredictive
 from .sanitize import check_finite_outputs, mask_non_finite_labels
 from .term_spec import TermSpec, term_spec
 
@@ -84,11 +79,12 @@ DESIGNS = ('residual', 'reparam', 'basic')
 FORMULATIONS = ('mmpose', 'official', 'exact')
 Q_DISTRIBUTIONS = ('laplace', 'gaussian')
 
-_LOG_2 = math.log(2.0)
-_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 _EPS = 1e-9  # the references' epsilon in the normalisation
-_RMS_POINTS = 16384
-_PUSH_POINTS = 1024  # nodes of Q per keypoint for the basic design's predictive RMS
+
+
+def _reference_rho(error: Tensor, laplace: bool) -> Tensor:
+    """``ρ(x̄)`` per coordinate, the references' operations: ``|x̄|`` or ``x̄² / 2``."""
+    return torch.abs(error) if laplace else 0.5 * error**2
 
 
 def _check_choice(name: str, value: str, choices: tuple) -> None:
@@ -138,8 +134,9 @@ class RLELoss(nn.Module):
     network outputs raise ``FloatingPointError``. The loss is computed in float32 (or
     float64) with autocast off, so mixed-precision training keeps the flow accurate.
 
-    Besides the loss, :meth:`predictive` turns ``(μ̂, σ̂)`` into the point prediction and
-    the predictive RMS error per coordinate, for every design.
+    Besides the loss, it builds the :class:`~mmpose_rle.models.losses.RLEPredictive` of
+    its setting around its flow (``predictive_model``, which the head owns):
+    :meth:`predictive`, :meth:`residual_rms` and :meth:`predictive_coverage` answer from it.
     """
 
     def __init__(
@@ -186,13 +183,9 @@ class RLELoss(nn.Module):
                 qmc_nodes(self.flow_model.dim, q_distribution, normaliser_points),
                 persistent=False,
             )
-        if design == 'basic':
-            self.register_buffer(
-                'predictive_nodes',
-                qmc_nodes(self.flow_model.dim, q_distribution, _PUSH_POINTS, seed=2),
-                persistent=False,
-            )
-        self._rms_cache: Optional[Tuple[torch.device, torch.dtype, Tensor]] = None
+        self.predictive_model = RLEPredictive(
+            self.flow_model, design, q_distribution, self.residual_density, self.basic_q_scale
+        )
         self.register_load_state_dict_post_hook(lambda module, keys: module.clear_cache())
 
     def extra_repr(self) -> str:
@@ -213,18 +206,17 @@ class RLELoss(nn.Module):
                 (MMPose computes it once for the flow and ``Q``, which fixes the rounding of
                 the gradients).
         """
+        spec = self.spec
         laplace = self.q_distribution == 'laplace'
         if self.formulation == 'official' and laplace:
-            return torch.log(sigma * math.sqrt(2 * math.pi)) + torch.abs(residual) / (
-                math.sqrt(2) * sigma + _EPS
+            return torch.log(sigma * spec.norm) + torch.abs(residual) / (
+                spec.scale * sigma + _EPS
             )
         if error is None:
             error = residual / (sigma + _EPS)
         if self.formulation == 'exact':
-            return _LOG_2 + torch.abs(error) if laplace else _LOG_SQRT_2PI + 0.5 * error**2
-        if laplace:
-            return torch.log(sigma * 2) + torch.abs(error)
-        return torch.log(sigma * math.sqrt(2 * math.pi)) + 0.5 * error**2
+            return spec.const + _reference_rho(error, laplace)
+        return torch.log(sigma * spec.norm) + _reference_rho(error, laplace)
 
     def forward(
         self, pred: Tensor, sigma: Tensor, target: Tensor, target_weight: Optional[Tensor] = None
@@ -430,16 +422,8 @@ class RLELoss(nn.Module):
     def clear_cache(self) -> None:
         """Drop the cached :meth:`residual_rms` (done on ``train()`` and on loading a state
         dict; call it after changing the flow's weights by hand)."""
-        self._rms_cache = None
+        self.predictive_model.clear_cache()
 
-    def _residual_samples(self) -> Tuple[Tensor, Tensor]:
-        """Weighted points of the normalised residual's density (:mod:`.predictive`; the
-        product density exists only in ``'exact'``, whose ``Q`` has unit scale)."""
-        return density_samples(
-            self.flow_model, self.residual_density, self.q_distribution, num_points=_RMS_POINTS
-        )
-
-    @torch.no_grad()
     def residual_rms(self) -> Tensor:
         """Root mean square ``s_c`` of the normalised residual ``x̄`` under the fitted model.
 
@@ -450,33 +434,22 @@ class RLELoss(nn.Module):
         formulations and in ``'reparam'``, ``Q·G_φ/Z_φ`` in the ``'exact'`` residual
         design (:func:`~mmpose_rle.models.losses.predictive.density_samples`, 16384
         quasi-random points per proposal). For ``'basic'`` the flow acts on coordinates
-        and ``s = 1`` (see :meth:`predictive`). Cached while the module stays in eval mode.
+        and ``s = 1`` (see :meth:`predictive`). Cached while the module stays in eval mode
+        (:meth:`RLEPredictive.residual_rms <mmpose_rle.models.losses.RLEPredictive>`).
 
         Returns:
             Tensor: ``s`` of shape ``(D,)`` on the flow's device.
         """
-        param = next(self.flow_model.parameters())
-        cached = self._rms_cache
-        if cached is not None and cached[:2] == (param.device, param.dtype) and not self.training:
-            return cached[2]
-        if self.design == 'basic':
-            rms = param.new_ones(self.flow_model.dim)
-        else:
-            rms = weighted_rms(*self._residual_samples())
-        if not self.training:
-            self._rms_cache = (param.device, param.dtype, rms)
-        return rms
+        return self.predictive_model.residual_rms()
 
-    @torch.no_grad()
     def predictive_coverage(self, k: float) -> Tensor:
         """``P(|x̄_c| ≤ k s_c)``: the share of errors within ``±k`` predicted RMS that the
         fitted model implies, per coordinate ``(D,)`` (not for ``'basic'``, whose shape
         depends on ``μ̂``). A Laplace gives ``1 − e^{−√2 k}``; a heavier-tailed flow more."""
         if self.design == 'basic':
             raise ValueError('RLELoss.predictive_coverage: the basic design has no fixed shape')
-        return weighted_coverage(*self._residual_samples(), k)
+        return self.predictive_model.coverage(k)
 
-    @torch.no_grad()
     def predictive(self, mu: Tensor, sigma: Tensor) -> Tuple[Tensor, Tensor]:
         """The point prediction and the predictive RMS error per coordinate.
 
@@ -494,16 +467,7 @@ class RLELoss(nn.Module):
             tuple[Tensor, Tensor]: coordinates and RMS, both of the input's shape, in the
             units of ``μ̂``.
         """
-        if self.design != 'basic':
-            return mu, sigma * self.residual_rms().to(sigma)
-        dim = mu.shape[-1]
-        coords, rms = pushforward_rms(
-            self.flow_model,
-            mu.reshape(-1, dim),
-            (sigma * self.basic_q_scale).reshape(-1, dim),
-            self.predictive_nodes,
-        )
-        return coords.reshape(mu.shape), rms.reshape(mu.shape)
+        return self.predictive_model.predictive(mu, sigma)
 
     def _check_inputs(
         self, pred: Tensor, sigma: Tensor, target: Tensor, target_weight: Optional[Tensor]

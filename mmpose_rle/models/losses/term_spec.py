@@ -22,8 +22,12 @@ exact, Gaussian    1      1/D      0      1         log √(2π)
 =================  =====  =======  =====  ========  ================
 
 (β = 1 per coordinate is the references' broadcast of ``log G_φ`` over the coordinates:
-summed over ``c`` it is counted ``D`` times.) The loss computes ordinary inputs with the
-references' own operations (bit-identical to MMPose); this table drives the bounded
+summed over ``c`` it is counted ``D`` times.) The references write the ``−log Q`` part of
+``'mmpose'`` and ``'official'`` as ``log(n σ̂_c) + ρ(r_c / (s σ̂_c))`` with the normaliser
+``n = e^{c₀}`` (:data:`LAPLACE_NORM` 2, :data:`GAUSSIAN_NORM` ``√(2π)``) and the scale
+``s = 1/κ`` (:data:`OFFICIAL_LAPLACE_SCALE` ``√2`` for the official Laplace, else 1): the
+fields ``norm`` and ``scale``. The loss computes ordinary inputs with the references' own
+operations on these constants (bit-identical to MMPose); the coefficients drive the bounded
 continuation beyond ``sigma_min`` and ``max_flow_input``
 (:mod:`~mmpose_rle.models.losses.bounded_terms`) and the documented gradient bounds.
 """
@@ -31,10 +35,26 @@ continuation beyond ``sigma_min`` and ``max_flow_input``
 import math
 from dataclasses import dataclass
 
-__all__ = ['TermSpec', 'term_spec']
+__all__ = [
+    'TermSpec',
+    'term_spec',
+    'LAPLACE_NORM',
+    'GAUSSIAN_NORM',
+    'LOG_LAPLACE_NORM',
+    'LOG_GAUSSIAN_NORM',
+    'OFFICIAL_LAPLACE_SCALE',
+]
 
-_LOG_2 = math.log(2.0)
-_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+#: ``n`` of the unit Laplace, ``Q(x) = e^{−|x|} / 2``.
+LAPLACE_NORM = 2
+#: ``n`` of the unit Gaussian, ``Q(x) = e^{−x²/2} / √(2π)``.
+GAUSSIAN_NORM = math.sqrt(2 * math.pi)
+#: ``c₀ = log 2`` of the Laplace.
+LOG_LAPLACE_NORM = math.log(2.0)
+#: ``c₀ = log √(2π)`` of the Gaussian.
+LOG_GAUSSIAN_NORM = 0.5 * math.log(2 * math.pi)
+#: Scale of the official code's Laplace per unit ``σ̂``: ``|r| / (√2 σ̂ + ε)``.
+OFFICIAL_LAPLACE_SCALE = math.sqrt(2)
 
 
 @dataclass(frozen=True)
@@ -49,6 +69,9 @@ class TermSpec:
         kappa (float): Weight of ``ρ(x̄_c)``.
         rho (str): ``'abs'`` (Laplace) or ``'square'`` (Gaussian, ``t²/2``).
         const (float): ``c₀``.
+        norm (float): ``n``, the references' normaliser of ``Q`` per unit ``σ̂``.
+            Default: :data:`GAUSSIAN_NORM`.
+        scale (float): ``s``, the references' scale of ``Q`` per unit ``σ̂``. Default: 1.
     """
 
     a_nf: float
@@ -58,6 +81,8 @@ class TermSpec:
     kappa: float
     rho: str
     const: float
+    norm: float = GAUSSIAN_NORM
+    scale: float = 1.0
 
     def rho_slope_max(self, bound: float) -> float:
         """``max |ρ'(t)|`` over ``|t| ≤ bound``: 1 (Laplace) or ``bound`` (Gaussian)."""
@@ -81,15 +106,19 @@ def term_spec(design: str, q_distribution: str, formulation: str, dim: int) -> T
             a_q=0.0,
             kappa=1.0,
             rho=rho,
-            const=_LOG_2 if laplace else _LOG_SQRT_2PI,
+            const=LOG_LAPLACE_NORM if laplace else LOG_GAUSSIAN_NORM,
+            norm=LAPLACE_NORM if laplace else GAUSSIAN_NORM,
         )
     official = formulation == 'official' and laplace
+    scale = OFFICIAL_LAPLACE_SCALE if official else 1.0
     return TermSpec(
         a_nf=1.0,
         beta=1.0,
         has_q=design != 'reparam',
         a_q=1.0,
-        kappa=1 / math.sqrt(2) if official else 1.0,
+        kappa=1 / scale if official else 1.0,
         rho=rho,
-        const=_LOG_2 if laplace and not official else _LOG_SQRT_2PI,
+        const=LOG_LAPLACE_NORM if laplace and not official else LOG_GAUSSIAN_NORM,
+        norm=LAPLACE_NORM if laplace and not official else GAUSSIAN_NORM,
+        scale=scale,
     )
