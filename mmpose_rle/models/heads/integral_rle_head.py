@@ -56,6 +56,27 @@ SIGMA_SOURCES = ('backbone', 'heatmap_features')
 OptIntSeq = Optional[Sequence[int]]
 
 
+def _checked_featuremap_size(
+    in_channels: int, sigma_source: str, in_featuremap_size: Union[int, Sequence[int], None]
+) -> Optional[Tuple[int, int]]:
+    """Check ``in_channels`` and ``sigma_source``; ``in_featuremap_size`` as ``(w, h)``."""
+    if not isinstance(in_channels, int):
+        raise ValueError(
+            f'IntegralRLEHead: in_channels must be an int (one feature map), got {in_channels!r}'
+        )
+    if sigma_source not in SIGMA_SOURCES:
+        raise ValueError(
+            f'IntegralRLEHead: sigma_source must be one of {SIGMA_SOURCES}, got {sigma_source!r}'
+        )
+    if isinstance(in_featuremap_size, int):
+        in_featuremap_size = (in_featuremap_size, in_featuremap_size)
+    if in_featuremap_size is not None and len(in_featuremap_size) != 2:
+        raise ValueError(
+            f'IntegralRLEHead: in_featuremap_size must be (w, h), got {in_featuremap_size!r}'
+        )
+    return None if in_featuremap_size is None else tuple(int(s) for s in in_featuremap_size)
+
+
 @MODELS.register_module()
 class IntegralRLEHead(BaseRLEHead):
     """Soft-argmax (integral) regression head trained with RLE.
@@ -144,29 +165,12 @@ class IntegralRLEHead(BaseRLEHead):
         sigma_init: Optional[float] = None,
         init_cfg: OptConfigType = None,
     ):
-        if not isinstance(in_channels, int):
-            raise ValueError(
-                'IntegralRLEHead: in_channels must be an int (one feature '
-                f'map), got {in_channels!r}'
-            )
-        if sigma_source not in SIGMA_SOURCES:
-            raise ValueError(
-                f'IntegralRLEHead: sigma_source must be one of '
-                f'{SIGMA_SOURCES}, got {sigma_source!r}'
-            )
-        if isinstance(in_featuremap_size, int):
-            in_featuremap_size = (in_featuremap_size, in_featuremap_size)
-        if in_featuremap_size is not None and len(in_featuremap_size) != 2:
-            raise ValueError(
-                f'IntegralRLEHead: in_featuremap_size must be (w, h), got {in_featuremap_size!r}'
-            )
+        in_featuremap_size = _checked_featuremap_size(in_channels, sigma_source, in_featuremap_size)
         super().__init__(
             num_joints, loss=loss, decoder=decoder, sigma_init=sigma_init, init_cfg=init_cfg
         )
         self.in_channels = in_channels
-        self.in_featuremap_size = (
-            None if in_featuremap_size is None else tuple(int(s) for s in in_featuremap_size)
-        )
+        self.in_featuremap_size = in_featuremap_size
         if not sharpen >= 1:
             raise ValueError(f'IntegralRLEHead: sharpen must be >= 1, got {sharpen!r}')
         self.beta = float(beta)
@@ -176,11 +180,34 @@ class IntegralRLEHead(BaseRLEHead):
         self.grid_offset = grid_offset if grid_offset == 'pixel' else float(grid_offset)
         self.input_size = None if input_size is None else tuple(float(v) for v in input_size)
         self.sigma_source = sigma_source
+        self._build_heatmap_layers(
+            deconv_out_channels,
+            deconv_kernel_sizes,
+            conv_out_channels,
+            conv_kernel_sizes,
+            final_layer,
+        )
+        self.gap = GlobalAveragePooling()
+        sigma_channels = in_channels if sigma_source == 'backbone' else self.heatmap_channels
+        self.fc_sigma = nn.Linear(sigma_channels, num_joints * 2)
 
-        # SimpleBaseline deconvs + convs + 1x1 conv, built by MMPose (its loss has no
-        # parameters and is never called).
+        self._register_load_state_dict_pre_hook(self._heatmap_head_keys_pre_hook)
+
+    def _build_heatmap_layers(
+        self,
+        deconv_out_channels: OptIntSeq,
+        deconv_kernel_sizes: OptIntSeq,
+        conv_out_channels: OptIntSeq,
+        conv_kernel_sizes: OptIntSeq,
+        final_layer: Optional[dict],
+    ) -> None:
+        """``simplebaseline_head`` (SimpleBaseline deconvolutions, convolutions and the final
+        ``1×1`` conv, built by MMPose; its loss has no parameters and is never called),
+        ``heatmap_size`` ``(W, H)`` (or None) and ``heatmap_channels`` (the channels ``C_f``
+        entering ``final_layer``)."""
+        num_joints = self.num_joints
         self.simplebaseline_head = HeatmapHead(
-            in_channels=in_channels,
+            in_channels=self.in_channels,
             out_channels=num_joints,
             deconv_out_channels=deconv_out_channels,
             deconv_kernel_sizes=deconv_kernel_sizes,
@@ -188,7 +215,7 @@ class IntegralRLEHead(BaseRLEHead):
             conv_kernel_sizes=conv_kernel_sizes,
             final_layer=final_layer,
         )
-        feat_channels = in_channels
+        feat_channels = self.in_channels
         if deconv_out_channels:
             feat_channels = deconv_out_channels[-1]
         if conv_out_channels:
@@ -205,12 +232,6 @@ class IntegralRLEHead(BaseRLEHead):
             else tuple(s * 2**num_deconv for s in self.in_featuremap_size)
         )
         self.heatmap_channels = feat_channels
-
-        self.gap = GlobalAveragePooling()
-        sigma_channels = in_channels if sigma_source == 'backbone' else feat_channels
-        self.fc_sigma = nn.Linear(sigma_channels, num_joints * 2)
-
-        self._register_load_state_dict_pre_hook(self._heatmap_head_keys_pre_hook)
 
     def heatmap_logits(self, feats: Tuple[Tensor]) -> Tuple[Tensor, Tensor]:
         """Heatmap logits ``Z`` ``(B, K, H, W)`` and the features entering ``final_layer``."""
