@@ -17,6 +17,8 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from .figures import figure
+
 __all__ = ['learning_curve', 'mean_curve', 'plot_learning_curves']
 
 _STAMP = re.compile(r'^(\d{2}/\d{2} \d{2}:\d{2}:\d{2}) - mmengine - ')
@@ -79,23 +81,15 @@ def plot_learning_curves(
     curves: Dict[str, List[List[Dict[str, float]]]], path: str, key: str = 'PCK'
 ) -> None:
     """``key`` against training wall time, a line per variant and a band over seeds."""
-    import matplotlib
-
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for name, runs in curves.items():
-        runs = [r for r in runs if r]
-        if not runs:
-            continue
-        c = mean_curve(runs, key)
-        (line,) = ax.plot(c['time'], c['mean'], marker='.', label=f'{name} ({len(runs)} seeds)')
-        ax.fill_between(c['time'], c['low'], c['high'], color=line.get_color(), alpha=0.2)
-    ax.set_xlabel('training wall time (s), validation included')
-    ax.set_ylabel(f'validation {key} (mean over seeds; band: min to max)')
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with figure(path, figsize=(7, 4.5)) as (fig, ax):
+        for name, runs in curves.items():
+            runs = [r for r in runs if r]
+            if not runs:
+                continue
+            c = mean_curve(runs, key)
+            (line,) = ax.plot(c['time'], c['mean'], marker='.', label=f'{name} ({len(runs)} seeds)')
+            ax.fill_between(c['time'], c['low'], c['high'], color=line.get_color(), alpha=0.2)
+        ax.set_xlabel('training wall time (s), validation included')
+        ax.set_ylabel(f'validation {key} (mean over seeds; band: min to max)')
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)

@@ -18,17 +18,9 @@ from typing import Dict, List
 import numpy as np
 
 from .curves import plot_learning_curves
+from .figures import figure
 
 __all__ = ['write_plots']
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _with_sigma(result: dict) -> bool:
@@ -36,43 +28,40 @@ def _with_sigma(result: dict) -> bool:
 
 
 def _accuracy_bars(results: Dict[str, dict], path: str) -> None:
-    plt = _plt()
     names = [n for n, r in results.items() if 'PCK' in r.get('accuracy', {})]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, key, label in zip(axes, ('PCK', 'EPE'), ('PCK@0.05', 'EPE (px)')):
-        acc = [results[n]['accuracy'].get(key, {}) for n in names]
-        colors = ['tab:blue' if _with_sigma(results[n]) else 'tab:gray' for n in names]
-        ax.bar(
-            names,
-            [a.get('mean', np.nan) for a in acc],
-            yerr=[a.get('std', 0) for a in acc],
-            color=colors,
-            capsize=3,
-        )
-        ax.set_ylabel(f'{label}, mean ± std over seeds')
-        ax.tick_params(axis='x', labelrotation=30)
-    axes[0].set_title('blue: RLE heads (predict σ); grey: baselines', fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with figure(path, 1, 2, figsize=(10, 4)) as (fig, axes):
+        for ax, key, label in zip(axes, ('PCK', 'EPE'), ('PCK@0.05', 'EPE (px)')):
+            acc = [results[n]['accuracy'].get(key, {}) for n in names]
+            colors = ['tab:blue' if _with_sigma(results[n]) else 'tab:gray' for n in names]
+            ax.bar(
+                names,
+                [a.get('mean', np.nan) for a in acc],
+                yerr=[a.get('std', 0) for a in acc],
+                color=colors,
+                capsize=3,
+            )
+            ax.set_ylabel(f'{label}, mean ± std over seeds')
+            ax.tick_params(axis='x', labelrotation=30)
+        axes[0].set_title('blue: RLE heads (predict σ); grey: baselines', fontsize=9)
 
 
 def _throughput(results: Dict[str, dict], path: str) -> None:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, r in results.items():
-        s, a = r.get('speed') or {}, r.get('accuracy') or {}
-        if 'throughput_b32_flip' in s and 'PCK' in a:
-            x, y, e = s['throughput_b32_flip'], a['PCK']['mean'], a['PCK']['std']
-            ax.errorbar(
-                x, y, yerr=e, fmt='o', capsize=3, color='tab:blue' if _with_sigma(r) else 'tab:gray'
-            )
-            ax.annotate(name, (x, y), textcoords='offset points', xytext=(4, 4), fontsize=8)
-    ax.set_xlabel('throughput, batch 32, flip test (images/s)')
-    ax.set_ylabel('PCK@0.05 (mean ± std over seeds)')
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with figure(path, figsize=(6, 4)) as (fig, ax):
+        for name, r in results.items():
+            s, a = r.get('speed') or {}, r.get('accuracy') or {}
+            if 'throughput_b32_flip' in s and 'PCK' in a:
+                x, y, e = s['throughput_b32_flip'], a['PCK']['mean'], a['PCK']['std']
+                ax.errorbar(
+                    x,
+                    y,
+                    yerr=e,
+                    fmt='o',
+                    capsize=3,
+                    color='tab:blue' if _with_sigma(r) else 'tab:gray',
+                )
+                ax.annotate(name, (x, y), textcoords='offset points', xytext=(4, 4), fontsize=8)
+        ax.set_xlabel('throughput, batch 32, flip test (images/s)')
+        ax.set_ylabel('PCK@0.05 (mean ± std over seeds)')
 
 
 def _mean_of_runs(runs: List[dict], *keys) -> np.ndarray:
@@ -87,45 +76,37 @@ def _mean_of_runs(runs: List[dict], *keys) -> np.ndarray:
 
 
 def _reliability(results: Dict[str, dict], path: str) -> None:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.5, 5))
-    ax.plot([0, 1], [0, 1], color='black', lw=0.8, label='calibrated')
-    for name, r in results.items():
-        runs = r.get('uncertainty_curves') or []
-        nominal = _mean_of_runs(runs, 'reliability', 'nominal')
-        if nominal is None:
-            continue
-        cal = _mean_of_runs(runs, 'reliability', 'temperature')
-        (line,) = ax.plot(nominal, cal, marker='o', label=f'{name}, calibrated (held out)')
-        if _with_sigma(r):
-            raw = _mean_of_runs(runs, 'reliability', 'raw')
-            ax.plot(nominal, raw, ls='--', color=line.get_color(), label=f'{name}, raw σ')
-    ax.set_xlabel('nominal coverage of the central interval')
-    ax.set_ylabel('observed coverage (mean over seeds)')
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with figure(path, figsize=(5.5, 5)) as (fig, ax):
+        ax.plot([0, 1], [0, 1], color='black', lw=0.8, label='calibrated')
+        for name, r in results.items():
+            runs = r.get('uncertainty_curves') or []
+            nominal = _mean_of_runs(runs, 'reliability', 'nominal')
+            if nominal is None:
+                continue
+            cal = _mean_of_runs(runs, 'reliability', 'temperature')
+            (line,) = ax.plot(nominal, cal, marker='o', label=f'{name}, calibrated (held out)')
+            if _with_sigma(r):
+                raw = _mean_of_runs(runs, 'reliability', 'raw')
+                ax.plot(nominal, raw, ls='--', color=line.get_color(), label=f'{name}, raw σ')
+        ax.set_xlabel('nominal coverage of the central interval')
+        ax.set_ylabel('observed coverage (mean over seeds)')
+        ax.legend(fontsize=7)
 
 
 def _sparsification(results: Dict[str, dict], path: str) -> None:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    for name, r in results.items():
-        runs = r.get('uncertainty_curves') or []
-        fraction = _mean_of_runs(runs, 'sparsification', 'fraction')
-        if fraction is None:
-            continue
-        by_sigma = _mean_of_runs(runs, 'sparsification', 'by_sigma')
-        oracle = _mean_of_runs(runs, 'sparsification', 'oracle')
-        (line,) = ax.plot(fraction, by_sigma, label=f'{name}: by σ')
-        ax.plot(fraction, oracle, ls=':', color=line.get_color(), label=f'{name}: oracle')
-    ax.set_xlabel('fraction of keypoints dropped (most uncertain first)')
-    ax.set_ylabel('mean error of the rest / mean error of all')
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with figure(path, figsize=(6, 4.5)) as (fig, ax):
+        for name, r in results.items():
+            runs = r.get('uncertainty_curves') or []
+            fraction = _mean_of_runs(runs, 'sparsification', 'fraction')
+            if fraction is None:
+                continue
+            by_sigma = _mean_of_runs(runs, 'sparsification', 'by_sigma')
+            oracle = _mean_of_runs(runs, 'sparsification', 'oracle')
+            (line,) = ax.plot(fraction, by_sigma, label=f'{name}: by σ')
+            ax.plot(fraction, oracle, ls=':', color=line.get_color(), label=f'{name}: oracle')
+        ax.set_xlabel('fraction of keypoints dropped (most uncertain first)')
+        ax.set_ylabel('mean error of the rest / mean error of all')
+        ax.legend(fontsize=7)
 
 
 def write_plots(results: Dict[str, dict], out_dir: str) -> Dict[str, str]:

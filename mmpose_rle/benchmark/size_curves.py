@@ -8,6 +8,8 @@ model. The figure has one panel per metric, mean ± std over seeds against the f
 import json
 from typing import Dict, List, Sequence, Tuple
 
+from .figures import figure
+
 __all__ = ['SizePoint', 'load_size_points', 'size_markdown', 'plot_size_curves', 'SIZE_METRICS']
 
 #: ``(key in the accuracy summary, label, format)`` of the table and the figure's panels.
@@ -63,27 +65,19 @@ def size_markdown(points: Sequence[SizePoint]) -> str:
 
 def plot_size_curves(points: Sequence[SizePoint], path: str) -> None:
     """One panel per metric of :data:`SIZE_METRICS`, a line with error bars per series."""
-    import matplotlib
-
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(3, 3, figsize=(12, 10))
-    for ax, (key, label, _) in zip(axes.flat, SIZE_METRICS):
-        for series in dict.fromkeys(p[0] for p in points):
-            mine = [p for p in points if p[0] == series and key in p[2]]
-            if mine:
-                ax.errorbar(
-                    [p[1] for p in mine],
-                    [p[2][key]['mean'] for p in mine],
-                    yerr=[p[2][key]['std'] for p in mine],
-                    marker='o',
-                    capsize=3,
-                    label=series,
-                )
-        ax.set_xlabel('fraction of the training split')
-        ax.set_title(f'{label}, mean ± std over seeds', fontsize=9)
-    axes.flat[0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    with figure(path, 3, 3, dpi=110, figsize=(12, 10)) as (fig, axes):
+        for ax, (key, label, _) in zip(axes.flat, SIZE_METRICS):
+            for series in dict.fromkeys(p[0] for p in points):
+                mine = [p for p in points if p[0] == series and key in p[2]]
+                if mine:
+                    ax.errorbar(
+                        [p[1] for p in mine],
+                        [p[2][key]['mean'] for p in mine],
+                        yerr=[p[2][key]['std'] for p in mine],
+                        marker='o',
+                        capsize=3,
+                        label=series,
+                    )
+            ax.set_xlabel('fraction of the training split')
+            ax.set_title(f'{label}, mean ± std over seeds', fontsize=9)
+        axes.flat[0].legend(fontsize=8)
