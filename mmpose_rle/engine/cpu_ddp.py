@@ -22,7 +22,7 @@ mpi       ``OMPI_COMM_WORLD_RANK``, ``OMPI_COMM_WORLD_SIZE``, ``OMPI_COMM_WORLD_
 
 import os
 import subprocess
-from typing import Dict, Mapping
+from typing import Dict, Mapping, NamedTuple, Tuple
 
 import torch
 import torch.distributed as dist
@@ -32,6 +32,44 @@ from mmengine.runner import Runner
 __all__ = ['CPUAwareRunner', 'init_cpu_distributed', 'launcher_environment']
 
 _DEFAULT_PORT = '29500'
+
+
+class _Launcher(NamedTuple):
+    """Where a launcher puts a process's rank, world size and local rank, what it must set,
+    and what to run when something is missing."""
+
+    rank: str
+    world_size: str
+    local_rank: str
+    required: Tuple[str, ...]
+    hint: str
+
+
+_LAUNCHERS = {
+    'pytorch': _Launcher(
+        'RANK',
+        'WORLD_SIZE',
+        'LOCAL_RANK',
+        ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'),
+        'start the processes with torchrun --nproc_per_node=N tools/train.py '
+        'CONFIG --launcher pytorch',
+    ),
+    'slurm': _Launcher(
+        'SLURM_PROCID',
+        'SLURM_NTASKS',
+        'SLURM_LOCALID',
+        ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST'),
+        'start the processes with srun (or use --launcher pytorch with torchrun)',
+    ),
+    'mpi': _Launcher(
+        'OMPI_COMM_WORLD_RANK',
+        'OMPI_COMM_WORLD_SIZE',
+        'OMPI_COMM_WORLD_LOCAL_RANK',
+        ('OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE', 'MASTER_ADDR'),
+        "start the processes with Open MPI's mpirun and export "
+        'MASTER_ADDR (the first host); or use --launcher pytorch with torchrun',
+    ),
+}
 
 
 class CPUAwareRunner(Runner):
@@ -84,52 +122,20 @@ def launcher_environment(launcher: str, env: Mapping[str, str]) -> Dict[str, str
             says what to run instead).
         ValueError: An unknown launcher.
     """
-    if launcher == 'pytorch':
-        _require(
-            env,
-            ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'),
-            launcher,
-            'start the processes with torchrun --nproc_per_node=N tools/train.py '
-            'CONFIG --launcher pytorch',
-        )
-        return dict(
-            RANK=env['RANK'],
-            WORLD_SIZE=env['WORLD_SIZE'],
-            LOCAL_RANK=env.get('LOCAL_RANK', '0'),
-            MASTER_ADDR=env['MASTER_ADDR'],
-            MASTER_PORT=env['MASTER_PORT'],
-        )
-    if launcher == 'slurm':
-        _require(
-            env,
-            ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST'),
-            launcher,
-            'start the processes with srun (or use --launcher pytorch with torchrun)',
-        )
-        addr = env.get('MASTER_ADDR') or _first_slurm_host(env['SLURM_NODELIST'])
-        return dict(
-            RANK=env['SLURM_PROCID'],
-            WORLD_SIZE=env['SLURM_NTASKS'],
-            LOCAL_RANK=env.get('SLURM_LOCALID', '0'),
-            MASTER_ADDR=addr,
-            MASTER_PORT=env.get('MASTER_PORT', _DEFAULT_PORT),
-        )
-    if launcher == 'mpi':
-        _require(
-            env,
-            ('OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE', 'MASTER_ADDR'),
-            launcher,
-            "start the processes with Open MPI's mpirun and export "
-            'MASTER_ADDR (the first host); or use --launcher pytorch with torchrun',
-        )
-        return dict(
-            RANK=env['OMPI_COMM_WORLD_RANK'],
-            WORLD_SIZE=env['OMPI_COMM_WORLD_SIZE'],
-            LOCAL_RANK=env.get('OMPI_COMM_WORLD_LOCAL_RANK', '0'),
-            MASTER_ADDR=env['MASTER_ADDR'],
-            MASTER_PORT=env.get('MASTER_PORT', _DEFAULT_PORT),
-        )
-    raise ValueError(f'unknown launcher {launcher!r}; use pytorch, slurm or mpi')
+    if launcher not in _LAUNCHERS:
+        raise ValueError(f'unknown launcher {launcher!r}; use pytorch, slurm or mpi')
+    spec = _LAUNCHERS[launcher]
+    _require(env, spec.required, launcher, spec.hint)
+    addr = env.get('MASTER_ADDR')
+    if launcher == 'slurm' and not addr:
+        addr = _first_slurm_host(env['SLURM_NODELIST'])
+    return dict(
+        RANK=env[spec.rank],
+        WORLD_SIZE=env[spec.world_size],
+        LOCAL_RANK=env.get(spec.local_rank, '0'),
+        MASTER_ADDR=addr,
+        MASTER_PORT=env.get('MASTER_PORT', _DEFAULT_PORT),
+    )
 
 
 def init_cpu_distributed(launcher: str = 'pytorch') -> bool:
