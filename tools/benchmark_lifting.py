@@ -129,15 +129,18 @@ def mean_std(values, digits: int = 1, unit: str = '') -> str:
     return f'{values.mean():.{digits}f}{unit} ± {std:.{digits}f}'
 
 
+def table_head(caption: str, columns: list) -> list:
+    """A table's caption, a blank line, its header row and the separator."""
+    return [caption, '', '| ' + ' | '.join(columns) + ' |', '|---' * len(columns) + '|']
+
+
 def accuracy_lines(results: dict, args) -> list:
     """The accuracy table: one row per rate and variant."""
-    lines = [
+    lines = table_head(
         f'Accuracy (validation split, mm, mean ± std over seeds {args.seeds}, '
         f'{args.epochs} epochs, {"27" if args.temporal else "1"}-frame TCN):',
-        '',
-        '| outlier rate | variant | loss | init, units | MPJPE | P-MPJPE | N-MPJPE |',
-        '|---|---|---|---|---|---|---|',
-    ]
+        ['outlier rate', 'variant', 'loss', 'init, units', 'MPJPE', 'P-MPJPE', 'N-MPJPE'],
+    )
     for rate in args.rates:
         runs = results[f'{rate:g}'].values()
         for name in args.variants:
@@ -152,14 +155,11 @@ def contrast_lines(results: dict, args) -> list:
     contrasts = [c for c in LIFTING_CONTRASTS if {c[0], c[1]} <= set(args.variants)]
     if not contrasts:
         return []
-    lines = [
-        '',
+    lines = [''] + table_head(
         'Paired differences a − b (mm, same data and seed; mean ± std over seeds; '
         'negative: a is more accurate):',
-        '',
-        '| outlier rate | a − b | isolates | MPJPE | P-MPJPE | N-MPJPE | seeds a < b (MPJPE) |',
-        '|---|---|---|---|---|---|---|',
-    ]
+        ['outlier rate', 'a − b', 'isolates', 'MPJPE', 'P-MPJPE', 'N-MPJPE', 'seeds a < b (MPJPE)'],
+    )
     for rate in args.rates:
         runs = results[f'{rate:g}'].values()
         for a, b, what in contrasts:
@@ -177,14 +177,11 @@ def sigma_lines(results: dict, args) -> list:
     with_sigma = [n for n in args.variants if LIFTING_VARIANTS[n].loss == 'RLE']
     if not with_sigma:
         return []
-    lines = [
-        '',
+    lines = [''] + table_head(
         'RLE σ (non-root joints, per coordinate; nominal Laplace coverage '
         '0.757 at 1σ, 0.941 at 2σ), mean ± std over seeds:',
-        '',
-        '| outlier rate | variant | σ | ≤1σ | ≤2σ | Spearman ρ(σ, error) |',
-        '|---|---|---|---|---|---|',
-    ]
+        ['outlier rate', 'variant', 'σ', '≤1σ', '≤2σ', 'Spearman ρ(σ, error)'],
+    )
     for rate in args.rates:
         runs = results[f'{rate:g}'].values()
         for name in with_sigma:
@@ -203,13 +200,10 @@ def markdown(results: dict, speed: dict, args) -> str:
     lines = [f'Command: `{command_line()}`', '']
     lines += accuracy_lines(results, args) + contrast_lines(results, args)
     lines += sigma_lines(results, args)
-    lines += [
-        '',
+    lines += [''] + table_head(
         'Size and CPU speed (one thread; test_step on 256 samples, training step on 64):',
-        '',
-        '| variant | params (M) | head params (M) | test_step (ms) | train step (ms) |',
-        '|---|---|---|---|---|',
-    ]
+        ['variant', 'params (M)', 'head params (M)', 'test_step (ms)', 'train step (ms)'],
+    )
     for name, s in speed.items():
         lines.append(
             f'| {name} | {s["params"]:.3f} | {s["head_params"]:.3f} | '
