@@ -13,7 +13,7 @@
 """
 
 import os.path as osp
-from typing import Dict, List
+from typing import Dict, Iterator, List, Sequence, Tuple
 
 import numpy as np
 
@@ -75,18 +75,25 @@ def _mean_of_runs(runs: List[dict], *keys) -> np.ndarray:
     return np.mean(values, axis=0) if values else None
 
 
+def _mean_curves(
+    results: Dict[str, dict], group: str, keys: Sequence[str]
+) -> Iterator[Tuple[str, dict, List[np.ndarray]]]:
+    """``(name, result, curves)`` of every variant with ``uncertainty_curves``: the mean
+    over its runs of ``[group][key]`` for each of ``keys``."""
+    for name, r in results.items():
+        runs = r.get('uncertainty_curves') or []
+        curves = [_mean_of_runs(runs, group, key) for key in keys]
+        if curves[0] is not None:
+            yield name, r, curves
+
+
 def _reliability(results: Dict[str, dict], path: str) -> None:
     with figure(path, figsize=(5.5, 5)) as (fig, ax):
         ax.plot([0, 1], [0, 1], color='black', lw=0.8, label='calibrated')
-        for name, r in results.items():
-            runs = r.get('uncertainty_curves') or []
-            nominal = _mean_of_runs(runs, 'reliability', 'nominal')
-            if nominal is None:
-                continue
-            cal = _mean_of_runs(runs, 'reliability', 'temperature')
+        keys = ('nominal', 'temperature', 'raw')
+        for name, r, (nominal, cal, raw) in _mean_curves(results, 'reliability', keys):
             (line,) = ax.plot(nominal, cal, marker='o', label=f'{name}, calibrated (held out)')
             if _with_sigma(r):
-                raw = _mean_of_runs(runs, 'reliability', 'raw')
                 ax.plot(nominal, raw, ls='--', color=line.get_color(), label=f'{name}, raw σ')
         ax.set_xlabel('nominal coverage of the central interval')
         ax.set_ylabel('observed coverage (mean over seeds)')
@@ -95,13 +102,8 @@ def _reliability(results: Dict[str, dict], path: str) -> None:
 
 def _sparsification(results: Dict[str, dict], path: str) -> None:
     with figure(path, figsize=(6, 4.5)) as (fig, ax):
-        for name, r in results.items():
-            runs = r.get('uncertainty_curves') or []
-            fraction = _mean_of_runs(runs, 'sparsification', 'fraction')
-            if fraction is None:
-                continue
-            by_sigma = _mean_of_runs(runs, 'sparsification', 'by_sigma')
-            oracle = _mean_of_runs(runs, 'sparsification', 'oracle')
+        keys = ('fraction', 'by_sigma', 'oracle')
+        for name, _, (fraction, by_sigma, oracle) in _mean_curves(results, 'sparsification', keys):
             (line,) = ax.plot(fraction, by_sigma, label=f'{name}: by σ')
             ax.plot(fraction, oracle, ls=':', color=line.get_color(), label=f'{name}: oracle')
         ax.set_xlabel('fraction of keypoints dropped (most uncertain first)')
