@@ -7,14 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from mmpose_rle.benchmark import (
-    command_line,
-    markdown,
-    paired_markdown,
-    summarise,
-    write_report,
-    write_results,
-)
+from mmpose_rle.benchmark import markdown, summarise
+from mmpose_rle.benchmark.report import command_line, paired_markdown, write_report, write_results
 
 
 def test_summary_and_markdown():
