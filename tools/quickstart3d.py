@@ -86,7 +86,6 @@ def main() -> None:
     head = runner.model.head
     calibrate_model(runner.model, runner.test_dataloader, kind='temperature')
     path = osp.join(args.work_dir, 'rle', 'calibrated.pth')
-
     save_checkpoint(dict(state_dict=runner.model.state_dict()), path)
     sigma = predictions['sigmas'] * np.exp(head.sigma_calibration.log_scale.numpy())
     rms = np.sqrt((predictions['errors'] ** 2).mean(0))
