@@ -120,6 +120,34 @@ def _log_density_and_slopes(
     return log_g[:m], slope[:m], log_g[m:].detach(), slope[m:]
 
 
+def _bounded_q(
+    spec: TermSpec,
+    log_sigma_f: Tensor,
+    x_f: Tensor,
+    u_box: Tensor,
+    u_f_box: Tensor,
+    scaled: Tensor,
+    d_log_sigma: Tensor,
+) -> Tensor:
+    """The ``−log Q`` part ``q_c`` ``(M, D)`` (module docstring): its value at the floored
+    scale, ``ρ`` continued linearly beyond the box, with the gradients at ``u``.
+
+    Args:
+        spec (TermSpec): Coefficients of the setting.
+        log_sigma_f (Tensor): ``log σ_f``, shape ``(M, D)`` (as every tensor here).
+        x_f (Tensor): ``x̄_f = r / σ_f``.
+        u_box (Tensor): ``u`` clipped per coordinate.
+        u_f_box (Tensor): ``u_f`` clipped per coordinate.
+        scaled (Tensor): ``r / σ_f`` with its graph to ``r``.
+        d_log_sigma (Tensor): Value 0, gradient that of ``log σ̂``.
+    """
+    rho_f, slope_f = _rho(spec.rho, u_f_box)
+    slope_u = _rho(spec.rho, u_box)[1]
+    value = spec.a_q * log_sigma_f + spec.kappa * (rho_f + slope_f * (x_f - u_f_box)) + spec.const
+    carrier = scaled - u_box * d_log_sigma  # ∂/∂log σ̂ = −u
+    return _attach(value, spec.a_q * d_log_sigma + spec.kappa * slope_u * carrier)
+
+
 def bounded_terms(
     spec: TermSpec,
     residual: Tensor,
@@ -162,14 +190,7 @@ def bounded_terms(
 
     q = None
     if spec.has_q:
-        rho_f, slope_f = _rho(spec.rho, u_f_box)
-        slope_u = _rho(spec.rho, u_box)[1]
-        value = (
-            spec.a_q * log_sigma_f + spec.kappa * (rho_f + slope_f * (x_f - u_f_box)) + spec.const
-        )
-        carrier = scaled - u_box * d_log_sigma  # ∂/∂log σ̂ = −u
-        q = _attach(value, spec.a_q * d_log_sigma + spec.kappa * slope_u * carrier)
-
+        q = _bounded_q(spec, log_sigma_f, x_f, u_box, u_f_box, scaled, d_log_sigma)
     value = spec.a_nf * log_sigma_f
     surrogate = spec.a_nf * d_log_sigma
     if flow is not None:
