@@ -81,11 +81,10 @@ class DenseRLEHead(IntegralRLEHead):
         num_joints (int): Number of keypoints ``K``.
         in_featuremap_size (int | sequence[int], optional): Checked when given; the grids
             follow the maps. Default: None.
-        dense_weight (float): ``λ``, the weight of the dense term. Default: 100.0, the
-            largest and best of 1, 10, 30, 100 tried on openfield (PCK@0.05 0.78, 0.91,
-            0.96, 0.97 at 60 epochs, seed 0; README, Benchmark, "Levers of dense RLE"): the
-            KL term per keypoint is small beside the RLE loss, and a weak dense term leaves
-            the soft-argmax learning as slowly as without.
+        dense_weight (float): ``λ``, the weight of the dense term. Default: 100.0: the KL
+            term per keypoint is small beside the RLE loss, and a weak dense term leaves the
+            soft-argmax learning as slowly as without (measurements: see
+            ``docs/benchmark.md``, Levers).
         target_sigma (float): Standard deviation of the dense target in heatmap cells.
             Default: 2.0 (MMPose's ``MSRAHeatmap`` default).
         target_mean_matched (bool): Centre each dense target so that its mean is the
