@@ -209,9 +209,7 @@ class RLELoss(nn.Module):
         spec = self.spec
         laplace = self.q_distribution == 'laplace'
         if self.formulation == 'official' and laplace:
-            return torch.log(sigma * spec.norm) + torch.abs(residual) / (
-                spec.scale * sigma + _EPS
-            )
+            return torch.log(sigma * spec.norm) + torch.abs(residual) / (spec.scale * sigma + _EPS)
         if error is None:
             error = residual / (sigma + _EPS)
         if self.formulation == 'exact':

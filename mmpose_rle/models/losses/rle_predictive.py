@@ -89,9 +89,7 @@ class RLEPredictive:
         (:func:`~mmpose_rle.models.losses.predictive.density_samples`, 16384 quasi-random
         points per proposal; the product density exists only in ``'exact'``, whose ``Q``
         has unit scale)."""
-        return density_samples(
-            self.flow, self.density, self.q_distribution, num_points=_RMS_POINTS
-        )
+        return density_samples(self.flow, self.density, self.q_distribution, num_points=_RMS_POINTS)
 
     @torch.no_grad()
     def residual_rms(self) -> Optional[Tensor]:

@@ -1,4 +1,11 @@
-"""Input checks of the RLE loss: non-finite labels are masked, non-finite outputs raise."""
+"""Input checks of the RLE family: non-finite labels are masked, non-finite outputs raise.
+
+:func:`mask_non_finite_labels` is the one place where labels are cleaned. A head applies it
+to a batch where the images' names are known
+(:meth:`~mmpose_rle.models.heads.BaseRLEHead.labels_and_weights`, whose clean labels also
+feed its logs), so what reaches the loss is finite and the loss's own call, there for
+direct use of :class:`~mmpose_rle.models.losses.RLELoss`, finds nothing to mask.
+"""
 
 import warnings
 from typing import Callable, Optional, Sequence, Tuple, Union

@@ -160,6 +160,27 @@ def test_residual_design_rms_is_sigma_times_residual_rms():
     torch.testing.assert_close(out.rms, out.sigma * head.loss_module.residual_rms())
 
 
+@pytest.mark.parametrize('design, q', [('residual', 'gaussian'), ('basic', 'laplace')])
+def test_the_head_answers_for_the_prediction_maths_of_its_loss(design, q):
+    loss = dict(type='mmpose_rle.RLELoss', design=design, q_distribution=q)
+    head = HEADS['RLEHead'](loss=loss).eval()
+    randomise_(head.loss_module.flow_model, std=0.2)
+    head.loss_module.clear_cache()
+    mu, sigma = torch.rand(3, K, 2), torch.rand(3, K, 2)
+    assert head.q_distribution == q
+    assert head.residual_rms() is head.loss_module.residual_rms()  # one model, one cache
+    for got, expected in zip(head.predictive(mu, sigma), head.loss_module.predictive(mu, sigma)):
+        torch.testing.assert_close(got, expected, rtol=0, atol=0)
+
+
+def test_a_loss_without_a_flow_predicts_mu_and_sigma():
+    head = HEADS['RLEHead'](loss=dict(type='mmpose.RLELoss', q_distribution='gaussian'))
+    mu, sigma = torch.rand(3, K, 2), torch.rand(3, K, 2)
+    coords, rms = head.predictive(mu, sigma)
+    assert coords is mu and rms is sigma and head.residual_rms() is None
+    assert head.q_distribution == 'gaussian'
+
+
 def test_head_names_the_image_of_a_bad_label():
     head = HEADS['RLEHead']()
     data = samples()
