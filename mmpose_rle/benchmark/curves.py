@@ -27,17 +27,19 @@ _METRIC = re.compile(r'([\w/ .()]+?): (-?[0-9.]+(?:e[+-]?\d+)?|nan|inf)')
 
 
 def _stamp(line: str) -> Optional[datetime]:
+    """The line's timestamp, placed in the leap year 2000 (so that 02/29 parses)."""
     match = _STAMP.match(line)
-    return datetime.strptime(match.group(1), '%m/%d %H:%M:%S') if match else None
+    return datetime.strptime('2000/' + match.group(1), '%Y/%m/%d %H:%M:%S') if match else None
 
 
 def learning_curve(log_path: str) -> List[Dict[str, float]]:
     """Validation records of a training log, each with ``time`` (seconds since the log's
     first timestamp), ``epoch`` and every metric of the line (``PCK``, ``EPE`` ...).
 
-    Timestamps carry no year; a run that crosses midnight is handled by counting the days
-    forward (one day each time the clock goes back by more than 12 hours; the end of a
-    year is not recognised).
+    Timestamps carry no year; they are read in a leap year, and a run that crosses midnight
+    or the new year is handled by counting forward: a year when the date goes back by more
+    than 300 days, else a day each time the clock goes back by more than 12 hours. (Only a
+    night from 02/28 to 03/01 of a common year is timed a day too long.)
     """
     records: List[Dict[str, float]] = []
     start = previous = None
@@ -47,7 +49,9 @@ def learning_curve(log_path: str) -> List[Dict[str, float]]:
             stamp = _stamp(line)
             if stamp is None:
                 continue
-            if previous is not None and stamp + offset < previous - timedelta(hours=12):
+            if previous is not None and stamp + offset < previous - timedelta(days=300):
+                offset += stamp.replace(year=2001) - stamp  # the new year
+            elif previous is not None and stamp + offset < previous - timedelta(hours=12):
                 offset += timedelta(days=1)
             stamp = stamp + offset
             previous = stamp

@@ -25,6 +25,24 @@ def test_validations_are_timed_across_midnight(tmp_path):
     assert second == dict(PCK=0.75, EPE=2.5, time=120.0, epoch=2)
 
 
+@pytest.mark.parametrize(
+    'first, second, seconds',
+    [
+        ('02/29 10:00:00', '02/29 10:00:30', 30.0),  # a leap day parses
+        ('12/31 23:59:00', '01/01 00:01:00', 120.0),  # the new year
+        ('02/28 23:59:00', '02/29 00:00:30', 90.0),
+        ('02/29 23:59:00', '03/01 00:00:30', 90.0),
+    ],
+)
+def test_validations_are_timed_across_leap_days_and_the_new_year(tmp_path, first, second, seconds):
+    path = tmp_path / 'train.log'
+    path.write_text(
+        f'{first} - mmengine - INFO - Checkpoints will be saved to /w.\n'
+        f'{second} - mmengine - INFO - Epoch(val) [1][2/2]    PCK: 0.5\n'
+    )
+    assert learning_curve(str(path)) == [dict(PCK=0.5, time=seconds, epoch=1)]
+
+
 def test_mean_curve_over_the_epochs_every_seed_reached():
     a = [dict(epoch=1, time=10.0, PCK=0.2), dict(epoch=2, time=20.0, PCK=0.6)]
     b = [dict(epoch=1, time=14.0, PCK=0.4), dict(epoch=2, time=22.0, PCK=0.8), dict(epoch=3)]
