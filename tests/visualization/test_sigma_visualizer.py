@@ -1,13 +1,12 @@
-"""σ ellipses: the primitive and MMPose's visualizer subclass draw the predicted σ."""
+"""σ ellipses: MMPose's visualizer subclass draws the predicted σ."""
 
 import numpy as np
-import pytest
 from mmengine.structures import InstanceData
 from mmpose.registry import VISUALIZERS
 from mmpose.structures import PoseDataSample
 
 import mmpose_rle  # noqa: F401
-from mmpose_rle.visualization import SigmaPoseLocalVisualizer, draw_sigma_ellipses
+from mmpose_rle.visualization import SigmaPoseLocalVisualizer
 
 META = dict(
     keypoint_id2name={0: 'a', 1: 'b'},
@@ -22,20 +21,6 @@ META = dict(
 def extent(mask: np.ndarray):
     ys, xs = np.nonzero(mask)
     return (xs.max() - xs.min()) / 2, (ys.max() - ys.min()) / 2
-
-
-def test_draw_sigma_ellipses_draws_axes_of_the_given_size():
-    img = np.zeros((100, 100, 3), np.uint8)
-    out = draw_sigma_ellipses(
-        img, np.array([[50.0, 50.0]]), np.array([[20.0, 5.0]]), color=(255, 255, 255)
-    )
-    assert img.sum() == 0  # the input is not modified
-    half_w, half_h = extent(out[..., 0] > 0)
-    assert abs(half_w - 20) <= 1.5 and abs(half_h - 5) <= 1.5
-    wider = draw_sigma_ellipses(img, np.array([[50.0, 50.0]]), np.array([[20.0, 5.0]]), scale=2.0)
-    assert abs(extent(wider[..., 0] > 0)[0] - 40) <= 1.5
-    with pytest.raises(ValueError, match='colours'):
-        draw_sigma_ellipses(img, np.zeros((2, 2)), np.ones((2, 2)), color=np.zeros((3, 3)))
 
 
 def sample(sigmas: np.ndarray, scores=(0.9, 0.9)) -> PoseDataSample:

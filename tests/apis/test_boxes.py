@@ -1,0 +1,54 @@
+"""Ground-truth boxes of a COCO file, looked up by image file name, in ``x1, y1, x2, y2``."""
+
+import json
+
+import numpy as np
+
+from mmpose_rle.apis.boxes import coco_box_source
+
+
+def write_coco(tmp_path, coco: dict) -> str:
+    path = tmp_path / 'ann.json'
+    path.write_text(json.dumps(coco))
+    return str(path)
+
+
+def test_boxes_are_the_non_crowd_boxes_of_each_image_in_xyxy(tmp_path):
+    coco = dict(
+        images=[
+            dict(id=1, file_name='train/a.jpg'),
+            dict(id=2, file_name='b.jpg'),
+            dict(id=3, file_name='empty.jpg'),
+        ],
+        annotations=[
+            dict(id=10, image_id=1, bbox=[10, 20, 30, 40], iscrowd=0),
+            dict(id=11, image_id=1, bbox=[0.5, 1.5, 2.0, 3.0]),  # no iscrowd: not crowd
+            dict(id=12, image_id=1, bbox=[5, 5, 50, 50], iscrowd=1),  # crowd: left out
+            dict(id=13, image_id=2, bbox=[100, 200, 7, 9], iscrowd=0),
+            dict(id=14, image_id=2, bbox=[1, 1, 0, 5], iscrowd=0),  # zero width
+            dict(id=15, image_id=2, bbox=[1, 1, 5, -2], iscrowd=0),  # negative height
+            dict(id=16, image_id=3),  # no box at all
+            dict(id=17, image_id=99, bbox=[1, 1, 5, 5], iscrowd=0),  # unknown image
+        ],
+    )
+    source = coco_box_source(write_coco(tmp_path, coco))
+    # by file name only: the directory of the query and of the file do not matter
+    a = source('/somewhere/else/a.jpg')
+    assert a.dtype == np.float32
+    np.testing.assert_array_equal(a, [[10, 20, 40, 60], [0.5, 1.5, 2.5, 4.5]])
+    np.testing.assert_array_equal(source('b.jpg'), [[100, 200, 107, 209]])
+
+
+def test_an_image_without_boxes_or_not_in_the_file_gets_an_empty_n_by_4_array(tmp_path):
+    coco = dict(
+        images=[dict(id=3, file_name='empty.jpg')],
+        annotations=[dict(id=1, image_id=3, bbox=[0, 0, 10, 10], iscrowd=1)],
+    )
+    source = coco_box_source(write_coco(tmp_path, coco))
+    for name in ('empty.jpg', 'dir/missing.jpg'):
+        boxes = source(name)
+        assert boxes.shape == (0, 4) and boxes.dtype == np.float32
+
+
+def test_a_file_without_images_or_annotations_gives_no_boxes(tmp_path):
+    assert coco_box_source(write_coco(tmp_path, {}))('a.jpg').shape == (0, 4)
