@@ -31,7 +31,9 @@ SizePoint = Tuple[str, float, Dict[str, Dict[str, float]]]
 
 def load_size_points(specs: Sequence[str]) -> List[SizePoint]:
     """Points from ``SERIES:VARIANT:FRACTION:PATH`` specs (``PATH`` a benchmark
-    ``results.json``, ``VARIANT`` a model in it), sorted by series then fraction."""
+    ``results.json``, ``VARIANT`` a model in it), sorted by series then fraction. A model
+    without σ (``predicts_sigma`` 0, the heatmap head) loses its ``raw/…`` metrics: its raw
+    "σ" is 1/score, which has no unit."""
     points = []
     for spec in specs:
         parts = spec.split(':', 3)
@@ -42,7 +44,10 @@ def load_size_points(specs: Sequence[str]) -> List[SizePoint]:
             results = json.load(f)['results']
         if variant not in results or 'accuracy' not in results[variant]:
             raise ValueError(f'{path} has no accuracy of variant {variant!r}: {sorted(results)}')
-        points.append((series, float(fraction), results[variant]['accuracy']))
+        stats = results[variant]['accuracy']
+        if stats.get('predicts_sigma', {}).get('mean', 1) == 0:
+            stats = {k: v for k, v in stats.items() if not k.startswith('raw/')}
+        points.append((series, float(fraction), stats))
     return sorted(points, key=lambda p: (p[0], p[1]))
 
 

@@ -26,6 +26,18 @@ def test_points_sorted_by_series_and_fraction_and_tabulated(tmp_path):
     assert (tmp_path / 'size.png').stat().st_size > 1000
 
 
+def test_models_without_sigma_lose_their_raw_sigma_metrics(tmp_path):
+    path = tmp_path / 'h.json'
+    acc = {
+        'predicts_sigma': dict(mean=0.0, std=0, n=3),
+        'raw/within_1sigma': dict(mean=1.0, std=0, n=3),
+        'temperature/within_1sigma': dict(mean=0.8, std=0, n=3),
+    }
+    path.write_text(json.dumps(dict(results=dict(heatmap=dict(accuracy=acc)))))
+    (point,) = load_size_points([f'hm:heatmap:1:{path}'])
+    assert 'raw/within_1sigma' not in point[2] and 'temperature/within_1sigma' in point[2]
+
+
 def test_bad_specs_are_named(tmp_path):
     a = _results(tmp_path / 'a.json', 'dense_rle', 0.9)
     with pytest.raises(ValueError, match='SERIES:VARIANT:FRACTION:PATH'):
