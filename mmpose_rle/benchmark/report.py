@@ -17,6 +17,7 @@ import numpy as np
 from .plots import write_plots
 
 __all__ = [
+    'format_cell',
     'summarise',
     'markdown',
     'paired_markdown',
@@ -89,7 +90,8 @@ def _speed_cell(speed: dict, key: str, fmt: str) -> str:
     return fmt.format(speed[key] * (1e3 if key.startswith('latency') else 1))  # s → ms
 
 
-def _cell(stats: dict, key: str, fmt: str) -> str:
+def format_cell(stats: dict, key: str, fmt: str) -> str:
+    """``mean ± std`` of ``stats[key]`` (``mean`` alone for one seed), ``—`` when absent."""
     if key not in stats:
         return '—'
     s = stats[key]
@@ -146,7 +148,9 @@ def _accuracy_table(acc: Dict[str, dict], columns: list, raw_needs_sigma: bool =
     for name, s in acc.items():
         with_sigma = s.get('predicts_sigma', {}).get('mean', 0) > 0
         cells = [
-            '—' if raw_needs_sigma and k.startswith('raw/') and not with_sigma else _cell(s, k, f)
+            '—'
+            if raw_needs_sigma and k.startswith('raw/') and not with_sigma
+            else format_cell(s, k, f)
             for k, _, f in cols
         ]
         lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')

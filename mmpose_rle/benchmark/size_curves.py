@@ -9,6 +9,7 @@ import json
 from typing import Dict, List, Sequence, Tuple
 
 from .figures import figure
+from .report import format_cell
 
 __all__ = ['SizePoint', 'load_size_points', 'size_markdown', 'plot_size_curves', 'SIZE_METRICS']
 
@@ -51,19 +52,12 @@ def load_size_points(specs: Sequence[str]) -> List[SizePoint]:
     return sorted(points, key=lambda p: (p[0], p[1]))
 
 
-def _cell(stats: Dict[str, Dict[str, float]], key: str, fmt: str) -> str:
-    if key not in stats:
-        return '—'
-    text = fmt.format(stats[key]['mean'])
-    return text + (' ± ' + fmt.format(stats[key]['std']) if stats[key].get('n', 1) > 1 else '')
-
-
 def size_markdown(points: Sequence[SizePoint]) -> str:
     """One row per point: the series, the fraction and :data:`SIZE_METRICS` (mean ± std)."""
     head = ['model', 'training fraction'] + [label for _, label, _ in SIZE_METRICS]
     rows = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for series, fraction, stats in points:
-        cells = [_cell(stats, key, fmt) for key, _, fmt in SIZE_METRICS]
+        cells = [format_cell(stats, key, fmt) for key, _, fmt in SIZE_METRICS]
         rows.append('| ' + ' | '.join([series, f'{fraction:.0%}'] + cells) + ' |')
     return '\n'.join(rows)
 

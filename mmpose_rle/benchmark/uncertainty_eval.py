@@ -101,16 +101,28 @@ def sigma_scored_coco(
             by ``mmpose_rle.SigmaCocoMetric``).
         dataset_meta (dict): The data set's metainfo.
     """
-    evaluator = Evaluator([dict(coco_metric, type='mmpose_rle.SigmaCocoMetric')])
-    evaluator.dataset_meta = dataset_meta
+    sizes = [np.asarray(s.metainfo['input_size'], np.float64) for s in samples]
+    sizes = np.concatenate(
+        [np.tile(z, (len(s.pred_instances.keypoints), 1)) for z, s in zip(sizes, samples)]
+    )
+    pixels = sigmas * sizes[:, None, :]
+    return _evaluate_with(
+        samples, 'keypoint_sigmas', pixels, 'mmpose_rle.SigmaCocoMetric', coco_metric, dataset_meta
+    )
+
+
+def _evaluate_with(
+    samples: List, field: str, values: np.ndarray, metric: str, coco_metric: dict, meta: dict
+) -> Dict[str, float]:
+    """Set ``pred_instances.<field>`` of each sample to its instances' rows of ``values``
+    (``(N, ...)``, in float32) and evaluate the samples with ``coco_metric`` as ``metric``."""
     start = 0
     for sample in samples:
         n = len(sample.pred_instances.keypoints)
-        size = np.asarray(sample.metainfo['input_size'], np.float64)
-        sample.pred_instances.keypoint_sigmas = (sigmas[start : start + n] * size).astype(
-            np.float32
-        )
+        setattr(sample.pred_instances, field, values[start : start + n].astype(np.float32))
         start += n
+    evaluator = Evaluator([dict(coco_metric, type=metric)])
+    evaluator.dataset_meta = meta
     evaluator.process(samples)
     return evaluator.evaluate(len(samples))
 
@@ -153,16 +165,11 @@ def ranking_report(
     if sigmas is not None:
         expected = expected_oks(sigmas * scale, areas, oks_sigmas)
         out['sigma_score/oks_spearman'] = score_ranking(expected.mean(1), oks)
-    start = 0
     scores = oracle_keypoint_scores(oks, predictions['errors'].shape[1])
-    for sample in samples:
-        n = len(sample.pred_instances.keypoints)
-        sample.pred_instances.keypoint_scores = scores[start : start + n].astype(np.float32)
-        start += n
-    evaluator = Evaluator([dict(coco_metric, type='mmpose.CocoMetric')])
-    evaluator.dataset_meta = dataset_meta
-    evaluator.process(samples)
-    out.update({f'oracle_score/{k}': v for k, v in evaluator.evaluate(len(samples)).items()})
+    oracle = _evaluate_with(
+        samples, 'keypoint_scores', scores, 'mmpose.CocoMetric', coco_metric, dataset_meta
+    )
+    out.update({f'oracle_score/{k}': v for k, v in oracle.items()})
     return out
 
 
