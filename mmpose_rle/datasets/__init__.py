@@ -19,6 +19,7 @@ from .synthetic3d import (
     generate_synthetic_lifting,
     skeleton_poses,
 )
+from .synthetic_crowds import SyntheticCrowds, generate_synthetic_crowds
 from .synthetic_video import FigureVideo, figure_video, write_video
 
 __all__ = [
@@ -28,6 +29,8 @@ __all__ = [
     'SIGMAS',
     'SyntheticFigures',
     'generate_synthetic_figures',
+    'SyntheticCrowds',
+    'generate_synthetic_crowds',
     'FigureVideo',
     'figure_video',
     'write_video',

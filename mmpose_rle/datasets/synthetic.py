@@ -97,10 +97,14 @@ def render_background(rng: np.random.Generator, size: int) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def _pose(rng: np.random.Generator, size: int) -> np.ndarray:
-    """Keypoints ``(11, 2)`` of a random figure from random joint angles and lengths."""
-    scale = rng.uniform(0.15, 0.24) * size  # torso length
-    root = rng.uniform(0.4, 0.6, size=2) * size
+#: Torso length as a fraction of the image side (uniform), shared with the crowd data set.
+_TORSO_RANGE = (0.15, 0.24)
+
+
+def _angles(
+    rng: np.random.Generator,
+) -> Tuple[float, float, Dict[str, Tuple[float, float, float, float]]]:
+    """Random ``tilt``, ``head`` and ``limbs`` arguments of :func:`figure_keypoints`."""
     tilt = rng.normal(0, 0.35)  # torso angle from vertical
     head = rng.normal(0, 0.3)
     limbs = {}
@@ -108,7 +112,14 @@ def _pose(rng: np.random.Generator, size: int) -> np.ndarray:
         limbs[side] = tuple(
             rng.uniform(lo, hi) for lo, hi in ((0.4, 2.6), (-0.3, 1.5), (0.1, 0.8), (-0.6, 0.2))
         )
-    return figure_keypoints(scale, root, tilt, head, limbs)
+    return tilt, head, limbs
+
+
+def _pose(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Keypoints ``(11, 2)`` of a random figure from random joint angles and lengths."""
+    scale = rng.uniform(*_TORSO_RANGE) * size  # torso length
+    root = rng.uniform(0.4, 0.6, size=2) * size
+    return figure_keypoints(scale, root, *_angles(rng))
 
 
 def figure_keypoints(

@@ -49,3 +49,26 @@ def test_metainfo_parses_with_flip_pairs(tmp_path):
     flip = meta['flip_indices']
     assert all(flip[a] == b and flip[b] == a for a, b in FLIP_PAIRS)
     assert len(meta['sigmas']) == len(KEYPOINTS)
+
+
+def test_pose_draw_order_is_unchanged():
+    """``_pose`` (refactored to share ``_angles`` with the crowd set) consumes the generator
+    exactly as the original inline code did, so a seed gives the same data set as before."""
+    from mmpose_rle.datasets.synthetic import _pose, figure_keypoints
+
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        scale = rng.uniform(0.15, 0.24) * 160
+        root = rng.uniform(0.4, 0.6, size=2) * 160
+        tilt, head = rng.normal(0, 0.35), rng.normal(0, 0.3)
+        limbs = {
+            side: tuple(
+                rng.uniform(lo, hi) for lo, hi in ((0.4, 2.6), (-0.3, 1.5), (0.1, 0.8), (-0.6, 0.2))
+            )
+            for side in ('left', 'right')
+        }
+        expected = figure_keypoints(scale, root, tilt, head, limbs)
+        after = rng.random()
+        rng = np.random.default_rng(seed)
+        assert np.array_equal(_pose(rng, 160), expected)
+        assert rng.random() == after  # no extra or missing draws
