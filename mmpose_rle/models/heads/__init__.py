@@ -1,4 +1,5 @@
-"""Heads: the RLE head family (:class:`BaseRLEHead` and its siblings), and MMPose's lifting
+"""Heads: the RLE head family (:class:`BaseRLEHead` and its siblings), the one-stage
+:class:`YOLOXPoseRLEHead`, and MMPose's lifting
 head in the units of ours (:class:`CubeTemporalRegressionHead`, a baseline)."""
 
 from .base_rle_head import BaseRLEHead, RLEOutputs
@@ -9,6 +10,8 @@ from .norm_linear import FeatureNormLinear
 from .official_rle_head import OfficialRLEHead
 from .rle_head import RLEHead
 from .rle_lifting_head import RLELiftingHead
+from .yoloxpose_rle_head import YOLOXPoseRLEHead
+from .yoloxpose_rle_module import YOLOXPoseRLEHeadModule
 
 __all__ = [
     'BaseRLEHead',
@@ -21,4 +24,6 @@ __all__ = [
     'DenseRLEHead',
     'FeatureNormLinear',
     'SIGMA_SOURCES',
+    'YOLOXPoseRLEHead',
+    'YOLOXPoseRLEHeadModule',
 ]

@@ -56,6 +56,7 @@ from ..losses.rle_predictive import RLEPredictive
 from ..losses.sanitize import mask_non_finite_labels
 from ..utils.image_sigmas import input_to_image_sigmas
 from ..utils.sigma_calibration import MODES, SigmaCalibration
+from .predictive_mixin import RLEPredictiveMixin
 
 __all__ = ['BaseRLEHead', 'RLEOutputs']
 
@@ -75,7 +76,7 @@ class RLEOutputs(NamedTuple):
     rms: Tensor
 
 
-class BaseRLEHead(BaseHead):
+class BaseRLEHead(RLEPredictiveMixin, BaseHead):
     """Base class of the RLE heads (see the module docstring).
 
     Subclasses build their layers in ``__init__`` (after calling this one) and implement
@@ -153,24 +154,6 @@ class BaseRLEHead(BaseHead):
     def full_precision(out: Tensor) -> Tensor:
         """``out`` in float32 when autocast made it float16 or bfloat16."""
         return out.float() if out.dtype in (torch.float16, torch.bfloat16) else out
-
-    @property
-    def q_distribution(self) -> str:
-        """The error model ``Q`` of the loss's setting, ``'laplace'`` or ``'gaussian'``
-        (``'laplace'`` for a loss that names none)."""
-        return self.predictive_model.q_distribution
-
-    def residual_rms(self) -> Optional[Tensor]:
-        """``s`` ``(D,)``: RMS of the normalised residual under the fitted model, so that
-        the predictive RMS is ``σ̂ · s`` outside the basic design (1 there); None for a
-        loss without a flow (:meth:`RLEPredictive.residual_rms`)."""
-        return self.predictive_model.residual_rms()
-
-    def predictive(self, mu: Tensor, sigma: Tensor) -> Tuple[Tensor, Tensor]:
-        """The point prediction and the predictive RMS error of ``μ̂`` and ``σ̂`` (both
-        ``(..., D)``, normalised units) in the loss's design
-        (:meth:`RLEPredictive.predictive`); ``(μ̂, σ̂)`` for a loss without a flow."""
-        return self.predictive_model.predictive(mu, sigma)
 
     def predict_outputs(self, feats: Tuple[Tensor], calibrated: bool = True) -> RLEOutputs:
         """Point prediction, ``σ̂`` and predictive RMS error from features (one view, no

@@ -1,0 +1,50 @@
+"""YOLOXPoseRLEHeadModule: MMPose's outputs unchanged, plus σ logits from the pose features."""
+
+import math
+
+import pytest
+import torch
+from mmpose.models.heads.hybrid_heads.yoloxpose_head import YOLOXPoseHeadModule
+
+from mmpose_rle.models.heads import YOLOXPoseRLEHeadModule
+
+ARGS = dict(
+    num_keypoints=3, in_channels=8, feat_channels=8, stacked_convs=1, featmap_strides=[8, 16]
+)
+
+
+def _feats():
+    gen = torch.Generator().manual_seed(0)
+    return (torch.randn(2, 8, 8, 8, generator=gen), torch.randn(2, 8, 4, 4, generator=gen))
+
+
+def test_first_five_outputs_are_mmposes_and_sigma_reads_the_pose_features():
+    torch.manual_seed(0)
+    ours = YOLOXPoseRLEHeadModule(**ARGS).eval()
+    theirs = YOLOXPoseHeadModule(**ARGS).eval()
+    result = theirs.load_state_dict(ours.state_dict(), strict=False)
+    assert result.missing_keys == [] and all('out_kpt_sigma' in k for k in result.unexpected_keys)
+    feats = _feats()
+    with torch.no_grad():
+        got, want = ours(feats), theirs(feats)
+        assert len(got) == 6
+        for g_list, w_list in zip(got[:5], want):
+            for g, w in zip(g_list, w_list):
+                torch.testing.assert_close(g, w)
+        for level, feat in enumerate(feats):
+            pose = ours.conv_pose[level](feat)
+            expected = ours.out_kpt_sigma[level](pose)
+            assert got[5][level].shape == (2, 6, *feat.shape[2:])
+            torch.testing.assert_close(got[5][level], expected)
+
+
+def test_sigma_init_sets_the_biases():
+    module = YOLOXPoseRLEHeadModule(**ARGS, sigma_init=0.2)
+    module.init_weights()
+    for conv in module.out_kpt_sigma:
+        torch.testing.assert_close(conv.bias, torch.full((6,), math.log(0.2 / 0.8)))
+
+
+def test_sigma_init_outside_the_unit_interval_raises():
+    with pytest.raises(ValueError, match='sigma_init'):
+        YOLOXPoseRLEHeadModule(**ARGS, sigma_init=0.0)
