@@ -1,0 +1,99 @@
+"""Every one-stage config of ours parses, builds, and takes a training step through its own
+training pipeline (on a few procedural crowd images relabelled to its keypoint count), and
+the RLE configs are their baselines with only the head swapped."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.logging import MessageHub
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+from mmpose.models.heads.hybrid_heads.yoloxpose_head import YOLOXPoseHead
+from mmpose.registry import DATASETS, MODELS
+
+from mmpose_rle.datasets import SyntheticCrowds, generate_synthetic_crowds
+from mmpose_rle.models import YOLOXPoseRLEHead
+from tests.helpers import ROOT
+
+CONFIGS = sorted(
+    [
+        *(ROOT / 'configs/one_stage').glob('*.py'),
+        *(ROOT / 'configs/own_data').glob('yoloxpose*.py'),
+        *(ROOT / 'configs/body_2d_keypoint/yoloxpose').rglob('*.py'),
+    ]
+)
+PAIRS = [
+    ('one_stage/yoloxpose_tiny_crowds-192.py', 'one_stage/yoloxpose-rle_tiny_crowds-192.py'),
+    ('own_data/yoloxpose_tiny_openfield-320.py', 'own_data/yoloxpose-rle_tiny_openfield-320.py'),
+]
+
+
+@pytest.fixture(scope='module')
+def crowds(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp('crowds')
+    params = SyntheticCrowds(num_train=4, num_val=2, image_size=96, min_figures=2, seed=3)
+    return generate_synthetic_crowds(str(root), params, progress=False)
+
+
+def _relabelled(crowds: Path, num_keypoints: int, out: Path) -> Path:
+    """``crowds``' training set with each figure's keypoints cycled to ``num_keypoints``."""
+    coco = json.loads((crowds / 'train.json').read_text())
+    for ann in coco['annotations']:
+        points = [ann['keypoints'][3 * (k % 11) : 3 * (k % 11) + 3] for k in range(num_keypoints)]
+        ann['keypoints'] = [v for p in points for v in p]
+        ann['num_keypoints'] = sum(p[2] > 0 for p in points)
+    path = out / f'train_{num_keypoints}.json'
+    path.write_text(json.dumps(coco))
+    return path
+
+
+def test_configs_are_found():
+    assert len(CONFIGS) >= 6
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: str(p.relative_to(ROOT / 'configs')))
+def test_config_builds_and_takes_a_training_step(path, crowds, tmp_path, monkeypatch):
+    monkeypatch.setenv('MMPOSE_RLE_CROWDS_ROOT', str(crowds))
+    cfg = Config.fromfile(str(path))
+    assert 'mmpose_rle' in cfg.custom_imports['imports'] and cfg.data_mode == 'bottomup'
+    init_default_scope('mmpose')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.backbone.init_cfg = None  # no pretrained download in tests
+    model.init_weights()
+    assert isinstance(model.head, YOLOXPoseHead)
+    num_keypoints = model.head.num_keypoints
+    dataset_cfg = cfg.train_dataloader.dataset
+    dataset_cfg.update(
+        data_root=str(crowds) + '/',
+        ann_file=str(_relabelled(crowds, num_keypoints, tmp_path)),
+        data_prefix=dict(img='images/'),
+    )
+    dataset = DATASETS.build(dataset_cfg)
+    batch = pseudo_collate([dataset[i] for i in range(2)])
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    before = [p.detach().clone() for p in model.parameters()]
+    model.train()
+    MessageHub.get_current_instance().update_info('iter', 0)  # batch resizing reads it
+    logs = model.train_step(batch, optim)
+    assert all(torch.isfinite(v).all() for v in logs.values())
+    if isinstance(model.head, YOLOXPoseRLEHead):
+        assert 'loss_rle' in logs
+    changed = sum(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    assert changed > 0
+
+
+@pytest.mark.parametrize('base, rle', PAIRS)
+def test_rle_config_is_its_baseline_with_the_head_swapped(base, rle, monkeypatch, tmp_path):
+    monkeypatch.setenv('MMPOSE_RLE_CROWDS_ROOT', str(tmp_path))
+    ours = Config.fromfile(str(ROOT / 'configs' / rle)).to_dict()
+    theirs = Config.fromfile(str(ROOT / 'configs' / base)).to_dict()
+    head, base_head = ours['model'].pop('head'), theirs['model'].pop('head')
+    assert ours == theirs
+    assert head['type'] == 'mmpose_rle.YOLOXPoseRLEHead' and base_head['type'] == 'YOLOXPoseHead'
+    extra = {k: v for k, v in head.items() if k not in base_head or k == 'type'}
+    assert set(extra) == {'type', 'loss_rle', 'metainfo'}
