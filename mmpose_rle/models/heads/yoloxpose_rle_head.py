@@ -45,7 +45,7 @@ gradients matter to training.
   visibility.
 """
 
-from typing import List, Optional, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -65,12 +65,32 @@ from ..utils.sigma_calibration import SigmaCalibration
 from .predictive_mixin import RLEPredictiveMixin
 from .yoloxpose_rle_module import YOLOXPoseRLEHeadModule
 
-__all__ = ['YOLOXPoseRLEHead', 'RESIDUAL_UNITS', 'KEYPOINT_SCORES']
+__all__ = ['YOLOXPoseRLEHead', 'OneStageOutputs', 'RESIDUAL_UNITS', 'KEYPOINT_SCORES']
 
 #: Units of the residual: the instance's box size, or the prior's stride (grid cells).
 RESIDUAL_UNITS = ('instance', 'stride')
 #: Keypoint scores of the predictions.
 KEYPOINT_SCORES = ('visibility', 'sigma', 'product')
+
+
+class OneStageOutputs(NamedTuple):
+    """Every prior's decoded outputs (``N`` priors over all levels, ``B`` images).
+
+    Attributes:
+        scores (Tensor): ``(B, N, C)`` class × objectness probabilities.
+        bboxes (Tensor): ``(B, N, 4)`` xyxy boxes, input pixels (not clamped).
+        keypoints (Tensor): ``(B, N, K, 2)`` ``μ̂``, input pixels.
+        visibility (Tensor): ``(B, N, K)`` visibility probabilities.
+        sigma (Tensor): ``(B, N, K, 2)`` ``σ̂ = sigmoid(ℓ)``, instance units.
+        strides (Tensor): ``(N,)`` the priors' strides.
+    """
+
+    scores: Tensor
+    bboxes: Tensor
+    keypoints: Tensor
+    visibility: Tensor
+    sigma: Tensor
+    strides: Tensor
 
 
 @MODELS.register_module()
@@ -268,12 +288,9 @@ class YOLOXPoseRLEHead(RLEPredictiveMixin, YOLOXPoseHead):
             keep, best, labels = keep[kept], best[kept], labels[kept]
         return keep, best, labels
 
-    def predict(
-        self, feats: Features, batch_data_samples: OptSampleList, test_cfg: ConfigType = {}
-    ) -> Predictions:
-        """One ``InstanceData`` per image with MMPose's fields and ``keypoint_sigmas``
-        (module docstring); coordinates and boxes in pixels of the model input, as MMPose's
-        (the pose estimator maps them to the image)."""
+    def prior_outputs(self, feats: Features) -> OneStageOutputs:
+        """Every prior's decoded outputs, before selection (:class:`OneStageOutputs`): the
+        part of :meth:`predict` that the ONNX graph also exports."""
         cls_maps, obj_maps, bbox_maps, offset_maps, vis_maps, sigma_maps = self.forward_with_sigma(
             feats
         )
@@ -284,27 +301,60 @@ class YOLOXPoseRLEHead(RLEPredictiveMixin, YOLOXPoseHead):
             )
         )
         flat = self._flatten_predictions
-        scores = flat(cls_maps).sigmoid() * flat(obj_maps).sigmoid()
-        bboxes = self.decode_bbox(flat(bbox_maps), priors[:, :2], priors[:, -1])
         keypoints = self.decode_kpt_reg(flat(offset_maps), priors[:, :2], priors[:, -1])
-        visibility = flat(vis_maps).sigmoid()
-        sigma = flat(sigma_maps).sigmoid().reshape(*keypoints.shape)
+        return OneStageOutputs(
+            scores=flat(cls_maps).sigmoid() * flat(obj_maps).sigmoid(),
+            bboxes=self.decode_bbox(flat(bbox_maps), priors[:, :2], priors[:, -1]),
+            keypoints=keypoints,
+            visibility=flat(vis_maps).sigmoid(),
+            sigma=flat(sigma_maps).sigmoid().reshape(*keypoints.shape),
+            strides=priors[:, -1],
+        )
+
+    def predict(
+        self, feats: Features, batch_data_samples: OptSampleList, test_cfg: ConfigType = {}
+    ) -> Predictions:
+        """One ``InstanceData`` per image with MMPose's fields and ``keypoint_sigmas``
+        (module docstring); coordinates and boxes in pixels of the model input, as MMPose's
+        (the pose estimator maps them to the image)."""
+        out = self.prior_outputs(feats)
         results = []
         for i, sample in enumerate(batch_data_samples):
-            keep, best, labels = self.select(scores[i], bboxes[i], test_cfg)
+            keep, best, labels = self.select(out.scores[i], out.bboxes[i], test_cfg)
             results.append(
                 self.instances(
                     sample.metainfo,
                     best,
                     labels,
-                    bboxes[i, keep],
-                    keypoints[i, keep],
-                    visibility[i, keep],
-                    sigma[i, keep],
-                    priors[keep, -1],
+                    out.bboxes[i, keep],
+                    out.keypoints[i, keep],
+                    out.visibility[i, keep],
+                    out.sigma[i, keep],
+                    out.strides[keep],
                 )
             )
         return results
+
+    def clamp_boxes(self, bboxes: Tensor, input_size: Sequence[int]) -> Tensor:
+        """``(..., 4)`` xyxy boxes clamped to the ``(w, h)`` input, as MMPose's predictions."""
+        low = bboxes.new_zeros(4)
+        high = bboxes.new_tensor([input_size[0], input_size[1]] * 2)
+        return torch.minimum(torch.maximum(bboxes, low), high)
+
+    def keypoint_sigmas(
+        self, bboxes: Tensor, keypoints: Tensor, sigma: Tensor, strides: Tensor
+    ) -> Tuple[Tensor, Tensor]:
+        """Point prediction and calibrated predictive RMS error, both ``(..., K, 2)`` in
+        input pixels, of instances with clamped boxes ``(..., 4)``, keypoints ``μ̂``
+        ``(..., K, 2)``, ``σ̂`` ``(..., K, 2)`` and prior strides ``(...)`` (module
+        docstring): ``c + s f_φ(u)`` (``μ̂`` itself outside ``'basic'``) and
+        ``s · cal(RMS(u))``, with ``u = (μ̂ − c) / s``."""
+        lead = bboxes.shape[:-1]
+        centre, size = self.instance_frame(bboxes.reshape(-1, 4), strides.expand(lead).reshape(-1))
+        centre, scale = centre.reshape(*lead, 1, 2), size.reshape(*lead, 1, 1)
+        frame = (keypoints - centre) / scale
+        coords, rms = self.predictive(frame, sigma)
+        return keypoints + (coords - frame) * scale, self.sigma_calibration(rms) * scale
 
     def instances(
         self,
@@ -321,15 +371,8 @@ class YOLOXPoseRLEHead(RLEPredictiveMixin, YOLOXPoseHead):
         ``(n, K, 2)``, ``(n, K)``, ``(n, K, 2)``, ``(n,)``) as MMPose's ``InstanceData``
         with the σ fields (module docstring), in numpy."""
         input_size = metainfo['input_size']
-        bboxes = bboxes.clone()
-        bboxes[:, 0::2].clamp_(0, input_size[0])
-        bboxes[:, 1::2].clamp_(0, input_size[1])
-        centre, size = self.instance_frame(bboxes, strides)
-        scale = size[:, None, None]
-        frame = (keypoints - centre[:, None]) / scale
-        coords, rms = self.predictive(frame, sigma)
-        keypoints = keypoints + (coords - frame) * scale  # μ̂ itself outside 'basic'
-        sigmas = self.sigma_calibration(rms) * scale
+        bboxes = self.clamp_boxes(bboxes, input_size)
+        keypoints, sigmas = self.keypoint_sigmas(bboxes, keypoints, sigma, strides)
         score = {
             'visibility': visibility,
             'sigma': 1 - sigma.mean(-1),

@@ -207,3 +207,20 @@ def test_registered_in_our_scope_only():
     from mmpose.registry import MODELS as MMPOSE_MODELS
 
     assert 'YOLOXPoseRLEHead' not in MMPOSE_MODELS.module_dict
+
+
+def test_prior_outputs_hold_what_predict_selects():
+    head = build_head(seed=6).eval()
+    feats, batch = features(), samples()
+    with torch.no_grad():
+        out = head.prior_outputs(feats)
+        pred = head.predict(feats, batch, dict(score_thr=1e-6, nms_thr=1.0))
+    num_priors = sum((SIZE // s) ** 2 for s in STRIDES)
+    assert out.keypoints.shape == (2, num_priors, K, 2) and out.sigma.shape == out.keypoints.shape
+    order = out.scores[0, :, 0].argsort(descending=True)
+    torch.testing.assert_close(torch.as_tensor(pred[0].scores), out.scores[0, order, 0])
+    boxes = head.clamp_boxes(out.bboxes[0, order], (SIZE, SIZE))
+    _, sigmas = head.keypoint_sigmas(
+        boxes, out.keypoints[0, order], out.sigma[0, order], out.strides[order]
+    )
+    torch.testing.assert_close(torch.as_tensor(pred[0].keypoint_sigmas), sigmas)
