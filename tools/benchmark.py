@@ -24,8 +24,8 @@ from tqdm import tqdm
 
 import mmpose_rle  # noqa: F401
 from mmpose_rle.benchmark import (
-    DEFAULT_VARIANTS,
     command_line,
+    default_variants,
     make_variant,
     markdown,
     measure_speed,
@@ -41,7 +41,12 @@ from mmpose_rle.benchmark import (
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='base RLE config')
-    parser.add_argument('--variants', nargs='+', default=DEFAULT_VARIANTS)
+    parser.add_argument(
+        '--variants',
+        nargs='+',
+        help='default: every top-down variant, or the one-stage baseline and ours for a '
+        'one-stage base config',
+    )
     parser.add_argument('--out-dir', default='work_dirs/benchmark')
     parser.add_argument('--no-speed', action='store_true')
     parser.add_argument('--batch-sizes', type=int, nargs='+', default=[1, 32])
@@ -113,6 +118,7 @@ def main() -> None:
     os.makedirs(args.out_dir, exist_ok=True)
     base = Config.fromfile(args.config)
     init_default_scope('mmpose')
+    args.variants = args.variants or default_variants(base)
     cfgs = {
         name: make_variant(base, name, args.cfg_options, args.variant_cfg_options)
         for name in args.variants

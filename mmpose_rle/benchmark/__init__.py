@@ -15,7 +15,7 @@ from .speed import measure_speed, median_time, packed_batch
 from .train_subset import subset_training_set
 from .training import median_iter_time, train_variant
 from .uncertainty_eval import CALIBRATIONS, sigma_scored_coco, uncertainty_report
-from .variants import DEFAULT_VARIANTS, VARIANTS, make_variant
+from .variants import DEFAULT_VARIANTS, VARIANTS, default_variants, make_variant
 
 __all__ = [
     'evaluate_checkpoint',
@@ -40,6 +40,7 @@ __all__ = [
     'packed_batch',
     'DEFAULT_VARIANTS',
     'VARIANTS',
+    'default_variants',
     'make_variant',
     'CALIBRATIONS',
     'uncertainty_report',

@@ -20,6 +20,10 @@ changes only the head, the neck and the training target:
 
 The heatmap-based heads use no neck; the soft-argmax ones build SimpleBaseline deconvolutions
 as the heatmap head does (three of 256 channels).
+
+A one-stage base config (:class:`~mmpose_rle.models.heads.YOLOXPoseRLEHead`) has its own
+variants (:mod:`~mmpose_rle.benchmark.one_stage_variants`); :func:`make_variant` builds
+either kind and refuses to mix them, and :func:`default_variants` gives a base's default.
 """
 
 import copy
@@ -27,7 +31,9 @@ from typing import Callable, Dict, List, Optional
 
 from mmengine.config import Config
 
-__all__ = ['VARIANTS', 'make_variant', 'DEFAULT_VARIANTS']
+from .one_stage_variants import ONE_STAGE_DEFAULT_VARIANTS, ONE_STAGE_VARIANTS, is_one_stage
+
+__all__ = ['VARIANTS', 'TOP_DOWN_VARIANTS', 'make_variant', 'DEFAULT_VARIANTS', 'default_variants']
 
 
 def _head(cfg: Config) -> dict:
@@ -141,7 +147,7 @@ def _mmpose_integral(head_type: str, loss: dict) -> Callable[[Config], None]:
     return apply
 
 
-VARIANTS: Dict[str, Callable[[Config], None]] = dict(
+TOP_DOWN_VARIANTS: Dict[str, Callable[[Config], None]] = dict(
     rle=_rle,
     mmpose_rle=_mmpose_rle,
     heatmap=_heatmap,
@@ -165,8 +171,16 @@ VARIANTS: Dict[str, Callable[[Config], None]] = dict(
         'IntegralRegressionHead', dict(type='SmoothL1Loss', use_target_weight=True)
     ),
 )
-#: The variants a benchmark runs by default: all of them, in the order above.
-DEFAULT_VARIANTS: List[str] = list(VARIANTS)
+#: Every variant, top-down and one-stage.
+VARIANTS: Dict[str, Callable[[Config], None]] = {**TOP_DOWN_VARIANTS, **ONE_STAGE_VARIANTS}
+#: The variants a benchmark runs by default on a top-down base: all of them, in the order above.
+DEFAULT_VARIANTS: List[str] = list(TOP_DOWN_VARIANTS)
+
+
+def default_variants(base: Config) -> List[str]:
+    """The variants a benchmark runs on ``base`` by default: :data:`DEFAULT_VARIANTS`, or
+    the one-stage baseline and ours for a one-stage base."""
+    return list(ONE_STAGE_DEFAULT_VARIANTS if is_one_stage(base) else DEFAULT_VARIANTS)
 
 
 def make_variant(
@@ -182,6 +196,12 @@ def make_variant(
     """
     if name not in VARIANTS:
         raise ValueError(f'unknown variant {name!r}; choose from {sorted(VARIANTS)}')
+    if (name in ONE_STAGE_VARIANTS) != is_one_stage(base):
+        kind = 'one-stage' if is_one_stage(base) else 'top-down'
+        raise ValueError(
+            f'variant {name!r} does not apply to a {kind} base config; choose from '
+            f'{default_variants(base) if kind == "one-stage" else sorted(TOP_DOWN_VARIANTS)}'
+        )
     cfg = copy.deepcopy(base)
     if options:
         cfg.merge_from_dict(options)

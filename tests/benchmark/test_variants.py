@@ -3,7 +3,8 @@
 import pytest
 from mmengine.config import Config
 
-from mmpose_rle.benchmark import DEFAULT_VARIANTS, VARIANTS, make_variant
+from mmpose_rle.benchmark import DEFAULT_VARIANTS, default_variants, make_variant
+from mmpose_rle.benchmark.variants import TOP_DOWN_VARIANTS
 from tests.helpers import QUICKSTART_CONFIG
 
 
@@ -42,9 +43,15 @@ def test_variant_losses(base):
         make_variant(base, 'nope')
 
 
-def test_every_variant_runs_by_default_once():
-    assert sorted(DEFAULT_VARIANTS) == sorted(VARIANTS)
+def test_every_top_down_variant_runs_by_default_once(base):
+    assert sorted(DEFAULT_VARIANTS) == sorted(TOP_DOWN_VARIANTS)
     assert len(set(DEFAULT_VARIANTS)) == len(DEFAULT_VARIANTS) == 11
+    assert default_variants(base) == DEFAULT_VARIANTS
+
+
+def test_variants_of_one_kind_refuse_a_base_of_the_other(base):
+    with pytest.raises(ValueError, match='does not apply to a top-down'):
+        make_variant(base, 'yoloxpose')
 
 
 def test_heads_on_the_feature_map_and_quarter_size_targets(base):

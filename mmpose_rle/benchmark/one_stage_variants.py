@@ -1,0 +1,68 @@
+"""The one-stage variants a benchmark compares, on the model of one YOLOX-Pose RLE config.
+
+Given a config with :class:`~mmpose_rle.models.heads.YOLOXPoseRLEHead`, each variant changes
+only the head's type and losses:
+
+* ``yoloxpose`` — MMPose's ``YOLOXPoseHead`` with its own losses (the baseline);
+* ``yoloxpose_rle`` — ours, the RLE term beside MMPose's OKS loss (the base itself);
+* ``yoloxpose_rle_only`` — the RLE term replacing the OKS loss (its weight 0);
+* ``yoloxpose_rle_stride`` — the residual in strides (grid cells, Ultralytics' unit) instead
+  of the instance's size;
+* ``yoloxpose_rle_exact`` — the ``'exact'`` (normalised) formulation of the RLE loss.
+"""
+
+from typing import Callable, Dict, List
+
+from mmengine.config import Config
+
+__all__ = ['ONE_STAGE_VARIANTS', 'ONE_STAGE_DEFAULT_VARIANTS', 'RLE_HEAD', 'is_one_stage']
+
+#: The head type of a one-stage RLE base config.
+RLE_HEAD = 'mmpose_rle.YOLOXPoseRLEHead'
+_RLE_ONLY_ARGS = (
+    'loss_rle',
+    'loss_rle_weight',
+    'residual_unit',
+    'keypoint_score',
+    'metainfo',
+    'sigma_init',
+)
+
+
+def is_one_stage(cfg: Config) -> bool:
+    """Whether ``cfg``'s head is the one-stage RLE head (a one-stage base config)."""
+    return cfg.model.head.get('type') == RLE_HEAD
+
+
+def _baseline(cfg: Config) -> None:
+    head = cfg.model.head
+    head.type = 'YOLOXPoseHead'
+    for key in _RLE_ONLY_ARGS:
+        head.pop(key, None)
+
+
+def _base(cfg: Config) -> None:
+    pass
+
+
+def _rle_only(cfg: Config) -> None:
+    cfg.model.head.loss_oks.loss_weight = 0.0
+
+
+def _stride(cfg: Config) -> None:
+    cfg.model.head.residual_unit = 'stride'
+
+
+def _exact(cfg: Config) -> None:
+    cfg.model.head.loss_rle = dict(cfg.model.head.loss_rle, formulation='exact')
+
+
+ONE_STAGE_VARIANTS: Dict[str, Callable[[Config], None]] = dict(
+    yoloxpose=_baseline,
+    yoloxpose_rle=_base,
+    yoloxpose_rle_only=_rle_only,
+    yoloxpose_rle_stride=_stride,
+    yoloxpose_rle_exact=_exact,
+)
+#: The one-stage variants a benchmark runs by default: the baseline and ours.
+ONE_STAGE_DEFAULT_VARIANTS: List[str] = ['yoloxpose', 'yoloxpose_rle']

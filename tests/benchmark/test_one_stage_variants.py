@@ -1,0 +1,50 @@
+"""The one-stage variants: each changes only the head's type and losses."""
+
+import pytest
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmpose.registry import MODELS
+
+from mmpose_rle.benchmark import default_variants, make_variant
+from mmpose_rle.benchmark.one_stage_variants import ONE_STAGE_VARIANTS, is_one_stage
+from tests.helpers import QUICKSTART_CONFIG, ROOT
+
+ONE_STAGE_CONFIG = ROOT / 'configs/own_data/yoloxpose-rle_tiny_openfield-320.py'
+
+
+@pytest.fixture(scope='module')
+def base():
+    return Config.fromfile(str(ONE_STAGE_CONFIG))
+
+
+def _without_head(cfg: Config) -> dict:
+    out = cfg.to_dict()
+    out['model'].pop('head')
+    return out
+
+
+@pytest.mark.parametrize('name', sorted(ONE_STAGE_VARIANTS))
+def test_variant_changes_only_the_head_and_builds(base, name):
+    cfg = make_variant(base, name)
+    assert _without_head(cfg) == _without_head(base)
+    assert base.model.head.type == 'mmpose_rle.YOLOXPoseRLEHead'  # the base is not modified
+    init_default_scope('mmpose')
+    MODELS.build(cfg.model.head)
+
+
+def test_what_each_variant_changes(base):
+    baseline = make_variant(base, 'yoloxpose').model.head
+    assert baseline.type == 'YOLOXPoseHead' and 'loss_rle' not in baseline
+    assert not is_one_stage(make_variant(base, 'yoloxpose'))
+    assert make_variant(base, 'yoloxpose_rle').model.head == base.model.head
+    assert make_variant(base, 'yoloxpose_rle_only').model.head.loss_oks.loss_weight == 0
+    assert base.model.head.loss_oks.loss_weight == 30
+    assert make_variant(base, 'yoloxpose_rle_stride').model.head.residual_unit == 'stride'
+    assert make_variant(base, 'yoloxpose_rle_exact').model.head.loss_rle.formulation == 'exact'
+
+
+def test_defaults_and_kinds(base):
+    assert default_variants(base) == ['yoloxpose', 'yoloxpose_rle']
+    with pytest.raises(ValueError, match='does not apply to a one-stage'):
+        make_variant(base, 'heatmap')
+    assert not is_one_stage(Config.fromfile(str(QUICKSTART_CONFIG)))
