@@ -12,10 +12,11 @@ from typing import Callable, Dict, List
 import torch
 from mmengine.analysis import get_model_complexity_info
 from mmengine.optim import OptimWrapper
+from mmpose.models.heads.hybrid_heads.yoloxpose_head import YOLOXPoseHead
 from mmpose.testing import get_packed_inputs
 from torch import nn
 
-__all__ = ['measure_speed', 'median_time', 'packed_batch', 'head_step']
+__all__ = ['measure_speed', 'median_time', 'packed_batch', 'head_step', 'flip_settings']
 
 
 def median_time(fn: Callable[[], object], warmup: int = 2, repeats: int = 5) -> float:
@@ -31,7 +32,9 @@ def median_time(fn: Callable[[], object], warmup: int = 2, repeats: int = 5) -> 
 
 
 def packed_batch(batch_size: int, input_size, num_keypoints: int) -> dict:
-    """A batch as the data loader gives it, with labels for every kind of head."""
+    """A batch as the data loader gives it, with labels for every kind of head (the
+    one-stage heads' ``bboxes``, ``labels``, ``keypoints``, ``keypoints_visible`` and
+    ``areas`` among them, from the sample's instance)."""
     w, h = input_size
     data = get_packed_inputs(
         batch_size,
@@ -46,7 +49,20 @@ def packed_batch(batch_size: int, input_size, num_keypoints: int) -> dict:
     perm = list(range(num_keypoints))
     for sample in data['data_samples']:
         sample.set_metainfo(dict(flip_indices=perm))
+        inst, labels = sample.gt_instances, sample.gt_instance_labels
+        bboxes = torch.as_tensor(inst.bboxes, dtype=torch.float32)
+        labels.bboxes = bboxes
+        labels.labels = torch.zeros(len(bboxes), dtype=torch.long)
+        labels.keypoints = torch.as_tensor(inst.keypoints, dtype=torch.float32)
+        labels.keypoints_visible = torch.as_tensor(inst.keypoints_visible, dtype=torch.float32)
+        labels.areas = (bboxes[:, 2:] - bboxes[:, :2]).clamp_min(1).prod(-1)
     return data
+
+
+def flip_settings(model: nn.Module) -> tuple:
+    """The flip-test settings a model's inference is timed with: without and with, or
+    without alone for a one-stage model (MMPose's YOLOX-Pose heads have no flip test)."""
+    return (False,) if isinstance(model.head, YOLOXPoseHead) else (False, True)
 
 
 def head_step(model: nn.Module, batch: dict) -> Callable[[], None]:
@@ -61,7 +77,7 @@ def head_step(model: nn.Module, batch: dict) -> Callable[[], None]:
 
     def step() -> None:
         losses = model.head.loss(feats, batch['data_samples'])
-        sum(v for k, v in losses.items() if 'loss' in k).backward()
+        sum(v.mean() for k, v in losses.items() if 'loss' in k).backward()  # as MMEngine
 
     return step
 
@@ -102,8 +118,8 @@ def measure_speed(
 
     Returns:
         dict: ``params`` (M), ``flops`` (G, one image, backbone to head), for every batch
-        size ``b`` and flip setting ``latency_b{b}[_flip]`` (s per batch, predict mode with
-        preprocessing and decoding) and ``throughput_b{b}[_flip]`` (images/s),
+        size ``b`` and flip setting (:func:`flip_settings`) ``latency_b{b}[_flip]`` (s per
+        batch, predict mode with preprocessing and decoding) and ``throughput_b{b}[_flip]`` (images/s),
         ``latency_b{b}_features`` (backbone + neck alone on preprocessed inputs, the
         lower bound of a one-FC head) and ``overhead_b{b}`` (``latency_b{b}`` over it,
         minus 1); ``train_step`` (s per step of
@@ -140,7 +156,7 @@ def _inference_times(model: nn.Module, data: dict, repeats: int) -> Dict[str, fl
     out = {
         f'latency_b{b}_features': median_time(lambda: model.extract_feat(inputs), repeats=repeats)
     }
-    for flip in (False, True):
+    for flip in flip_settings(model):
         model.test_cfg['flip_test'] = flip
         t = median_time(lambda: model.test_step(data), repeats=repeats)
         key = f'b{b}' + ('_flip' if flip else '')
@@ -161,7 +177,7 @@ def _training_costs(model: nn.Module, data: dict, repeats: int) -> Dict[str, flo
 
     def full_forward():
         losses = model.loss(batch['inputs'], batch['data_samples'])
-        return sum(v for k, v in losses.items() if 'loss' in k)
+        return sum(v.mean() for k, v in losses.items() if 'loss' in k)
 
     params = sum(p.numel() for p in model.parameters())
     state = 4 * params * 4  # fp32 weights, gradients and Adam's two moments

@@ -9,8 +9,14 @@ from mmengine.registry import init_default_scope
 from mmpose.registry import MODELS
 
 from mmpose_rle.benchmark import make_variant
-from mmpose_rle.benchmark.speed import head_step, measure_speed, median_time, packed_batch
-from tests.helpers import QUICKSTART_CONFIG
+from mmpose_rle.benchmark.speed import (
+    flip_settings,
+    head_step,
+    measure_speed,
+    median_time,
+    packed_batch,
+)
+from tests.helpers import QUICKSTART_CONFIG, ROOT
 
 
 @pytest.fixture(scope='module')
@@ -36,6 +42,10 @@ def test_packed_batch_has_labels_for_every_head():
         assert sample.metainfo['flip_indices'] == [0, 1, 2, 3, 4]
         assert sample.gt_instance_labels.keypoint_labels.shape == (1, 5, 2)
         assert sample.gt_fields.heatmaps.shape == (5, 8, 12)  # a quarter of the input
+        labels = sample.gt_instance_labels  # the one-stage heads' labels
+        box = labels.bboxes[0]
+        assert labels.keypoints.shape == (1, 5, 2) and labels.labels.tolist() == [0]
+        assert float(labels.areas[0]) == pytest.approx(float((box[2] - box[0]) * (box[3] - box[1])))
 
 
 def test_head_step_trains_the_head_on_fixed_features(model):
@@ -60,3 +70,19 @@ def test_measured_figures_relate_as_defined(model):
     assert 0 < speed['head_share'] and speed['flops'] > 0
     assert speed['memory_mb'] > 16 * params / 2**20  # weights, gradients, Adam's moments
     assert model.test_cfg['flip_test'] is True and not model.training  # restored
+
+
+def test_one_stage_models_are_timed_without_flip_test_and_train_on_the_batch():
+    base = Config.fromfile(str(ROOT / 'configs/own_data/yoloxpose-rle_tiny_openfield-320.py'))
+    init_default_scope('mmpose')
+    torch.manual_seed(0)
+    model = MODELS.build(base.model)
+    assert flip_settings(model) == (False,) and flip_settings(_quickstart_model()) == (False, True)
+    speed = measure_speed(model, (64, 64), 4, batch_sizes=[1], train_batch=2, repeats=1)
+    assert 'latency_b1' in speed and 'latency_b1_flip' not in speed
+    assert 0 < speed['head_share'] < 1
+
+
+def _quickstart_model():
+    init_default_scope('mmpose')
+    return MODELS.build(make_variant(Config.fromfile(str(QUICKSTART_CONFIG)), 'rle').model)

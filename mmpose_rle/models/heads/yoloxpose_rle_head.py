@@ -149,7 +149,7 @@ class YOLOXPoseRLEHead(RLEPredictiveMixin, YOLOXPoseHead):
         self.keypoint_score = keypoint_score
         self.sigma_calibration = SigmaCalibration(num_keypoints, 2)
         self.register_buffer('joint_weights', self._joint_weights(metainfo, num_keypoints))
-        self._pending: dict = {}
+        self._pending: Optional[dict] = None  # filled during loss() only
 
     @staticmethod
     def _joint_weights(metainfo: Optional[str], num_keypoints: int) -> Tensor:
@@ -172,9 +172,10 @@ class YOLOXPoseRLEHead(RLEPredictiveMixin, YOLOXPoseHead):
     def forward(self, feats: Features) -> Tuple[List[Tensor], ...]:
         """MMPose's five outputs per level (classification, objectness, box, keypoint
         offsets, visibility), so that MMPose's loss runs unchanged; the σ logits of the
-        same pass are kept for :meth:`loss`. :meth:`forward_with_sigma` returns all six."""
+        same pass are kept while :meth:`loss` runs. :meth:`forward_with_sigma` returns all six."""
         outputs = self.forward_with_sigma(feats)
-        self._pending['maps'] = outputs
+        if self._pending is not None:
+            self._pending['maps'] = outputs
         return outputs[:5]
 
     def forward_with_sigma(self, feats: Features) -> Tuple[List[Tensor], ...]:
@@ -185,7 +186,8 @@ class YOLOXPoseRLEHead(RLEPredictiveMixin, YOLOXPoseHead):
     def _get_targets(self, priors: Tensor, *args, **kwargs) -> tuple:
         """MMPose's target assignment, kept (with the priors) for the RLE term."""
         targets = super()._get_targets(priors, *args, **kwargs)
-        self._pending['targets'] = targets
+        if self._pending is not None:
+            self._pending['targets'] = targets
         return targets
 
     def loss(
@@ -199,7 +201,7 @@ class YOLOXPoseRLEHead(RLEPredictiveMixin, YOLOXPoseHead):
             losses = super().loss(feats, batch_data_samples, train_cfg)
             maps, targets = self._pending['maps'], self._pending['targets']
         finally:
-            self._pending = {}
+            self._pending = None
         losses.update(self.rle_loss(maps[3], maps[5], targets))
         return losses
 

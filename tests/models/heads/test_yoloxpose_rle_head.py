@@ -224,3 +224,12 @@ def test_prior_outputs_hold_what_predict_selects():
         boxes, out.keypoints[0, order], out.sigma[0, order], out.strides[order]
     )
     torch.testing.assert_close(torch.as_tensor(pred[0].keypoint_sigmas), sigmas)
+
+
+def test_outputs_are_kept_only_while_the_loss_runs():
+    head = build_head()
+    feats = features()
+    head.forward(feats)
+    assert head._pending is None  # inference keeps no maps alive
+    head.loss(feats, samples())
+    assert head._pending is None
