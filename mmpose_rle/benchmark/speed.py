@@ -119,8 +119,8 @@ def measure_speed(
     Returns:
         dict: ``params`` (M), ``flops`` (G, one image, backbone to head), for every batch
         size ``b`` and flip setting (:func:`flip_settings`) ``latency_b{b}[_flip]`` (s per
-        batch, predict mode with preprocessing and decoding) and ``throughput_b{b}[_flip]`` (images/s),
-        ``latency_b{b}_features`` (backbone + neck alone on preprocessed inputs, the
+        batch, predict mode with preprocessing and decoding) and ``throughput_b{b}[_flip]``
+        (images/s), ``latency_b{b}_features`` (backbone + neck alone on preprocessed inputs, the
         lower bound of a one-FC head) and ``overhead_b{b}`` (``latency_b{b}`` over it,
         minus 1); ``train_step`` (s per step of
         ``train_batch`` images, forward + backward + Adam), ``head_share`` (share of the
