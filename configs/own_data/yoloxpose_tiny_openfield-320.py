@@ -9,7 +9,7 @@ data_root = '{{$OPENFIELD_ROOT:../shared/data/openfield}}/'
 metainfo_file = '{{fileDirname}}/../_base_/datasets/openfield.py'
 metainfo = dict(from_file=metainfo_file)
 input_size = (320, 256)
-max_epochs = 120
+max_epochs = 60
 
 train_cfg = dict(max_epochs=max_epochs, val_interval=20)
 param_scheduler = [
