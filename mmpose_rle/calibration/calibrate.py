@@ -4,6 +4,12 @@ The head keeps a map per inference mode (:class:`~mmpose_rle.models.utils.SigmaC
 one view (``'single'``: ``predict_outputs``, the ONNX graph, ``predict`` without flip test)
 and the flip test (``'flip'``). :func:`calibrate_model` runs the model in each mode it can
 predict in and fits each mode's map on the predictions of that mode.
+
+A bottom-up model (``BottomupPoseEstimator`` with the one-stage ``YOLOXPoseRLEHead``, one
+mode: ``'single'``) is fitted the same way on its labelled ground-truth instances paired
+with a prediction (:func:`~mmpose_rle.calibration.collect_predictions`), in the head's
+units (errors and σ divided by the instance size ``s``); its report adds ``missing``, the
+ground-truth instances left without a prediction (not counted as errors).
 """
 
 from typing import Callable, Dict, Optional, Sequence
@@ -17,6 +23,18 @@ from .fit import fit_calibration
 from .report import heldout_report
 
 __all__ = ['calibrate_head', 'calibrate_model']
+
+
+def _check(predictions: Dict[str, np.ndarray]) -> None:
+    """Raise a ValueError when ``predictions`` leave nothing to calibrate: no ``sigmas``,
+    or no visible keypoint (bottom-up: no labelled ground truth paired with a prediction)."""
+    if 'sigmas' not in predictions:
+        raise ValueError('the model predicts no keypoint_sigmas: nothing to calibrate')
+    if not np.asarray(predictions['visible']).any():
+        raise ValueError(
+            'no visible keypoint with a prediction (bottom-up: no labelled ground truth '
+            'paired with a prediction): nothing to calibrate'
+        )
 
 
 def calibrate_head(
@@ -40,7 +58,6 @@ def calibrate_head(
         kind, share: See :func:`~mmpose_rle.calibration.fit_calibration`.
         family (str, optional): Error model; the loss's ``q_distribution`` when None.
         folds (int): Folds (by group: image or video) of the cross-fitted, held-out report.
-
         seed (int): Seed of the fold assignment.
         mode (str): The inference mode the predictions were made in, ``'single'`` or
             ``'flip'``. Default: ``'single'``.
@@ -48,10 +65,13 @@ def calibrate_head(
     Returns:
         dict: The settings (``mode`` included), the fitted ``log_scale`` and ``power``
         (lists), and the uncertainty metrics of the visible keypoints ``before``
-        calibration and ``heldout`` (calibrated by maps fitted on the other folds).
+        calibration and ``heldout`` (calibrated by maps fitted on the other folds);
+        bottom-up also ``missing``, the count of unpaired ground-truth instances.
+
+    Raises:
+        ValueError: Without ``sigmas`` or without a visible keypoint.
     """
-    if 'sigmas' not in predictions:
-        raise ValueError('the model predicts no keypoint_sigmas: nothing to calibrate')
+    _check(predictions)
     family = family or head.q_distribution
     e, s = predictions['errors'], predictions['sigmas']
     v, groups = predictions['visible'], predictions['groups']
@@ -60,6 +80,7 @@ def calibrate_head(
     )
     log_scale, power = fit_calibration(e, s, v, family=family, kind=kind, share=share)
     head.sigma_calibration.set_(torch.from_numpy(log_scale), torch.from_numpy(power), mode=mode)
+    extra = {} if 'missing' not in predictions else dict(missing=len(predictions['missing']))
     return dict(
         mode=mode,
         kind=kind,
@@ -71,6 +92,7 @@ def calibrate_head(
         power=power.tolist(),
         before=metrics['raw'],
         heldout=metrics[kind],
+        **extra,
     )
 
 
@@ -86,9 +108,11 @@ def calibrate_model(
     mode's map (keyword arguments are passed on).
 
     Args:
-        model (nn.Module): A pose model with a head of the RLE family: a top-down model
-            or a pose lifter (``RLELiftingHead``; its predictions are fitted in the units
-            of its σ map, :func:`~mmpose_rle.calibration.to_head_units`).
+        model (nn.Module): A pose model with a head of the RLE family: a top-down model,
+            a bottom-up one (``YOLOXPoseRLEHead``: fitted on the ground truth paired with
+            its predictions, in instance sizes) or a pose lifter (``RLELiftingHead``; its
+            predictions are fitted in the units of its σ map,
+            :func:`~mmpose_rle.calibration.to_head_units`).
         dataloader: Data with ground truth (the validation split).
         modes (Sequence[str], optional): Modes to fit; None: every mode the model can
             predict the data in (:func:`~mmpose_rle.calibration.inference_modes`: the flip

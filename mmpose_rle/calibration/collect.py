@@ -1,11 +1,21 @@
 r"""Run a pose model over a data loader, in a chosen inference mode, and keep what a σ
 calibration needs: the errors and σ of every instance.
 
-Two kinds of model are read (the data sample says which):
+Three kinds of model are read:
 
 * **top-down 2-D** — errors and ``keypoint_sigmas`` in normalised units of the crop
   (image pixels divided by ``input_scale``, input pixels divided by ``input_size``), the
   units of the head's σ map;
+* **bottom-up 2-D** (a ``BottomupPoseEstimator`` with ``YOLOXPoseRLEHead``) — one row per
+  labelled ground-truth instance paired with a prediction by box IoU
+  (:func:`~mmpose_rle.evaluation.instance_pairs`; unpaired ground truth is *missing*, not an
+  error), in the units of the head's σ map, the instance's size ``s`` (input pixels)::
+
+      e = (μ̂ − x) · (input_size / input_scale) / s,     σ = keypoint_sigmas / s
+
+  with ``μ̂``, ``x`` in image pixels and ``s = √(w h)`` of the predicted box mapped back to
+  the input and clamped to it, as the head had it (:func:`instance_sizes`); uncalibrated,
+  ``σ`` is the head's RMS ``RMS(u)`` that its σ map takes;
 * **3-D lifting** (``gt_instances.lifting_target``) — errors of the absolute positions and
   ``keypoint_sigmas`` in millimetres (positions times the head's ``unit_to_mm``,
   :data:`UNIT_TO_MM` for a head without one). :func:`to_head_units` turns them into the
@@ -22,9 +32,19 @@ from typing import Dict, Iterator, Optional, Tuple
 
 import numpy as np
 import torch
+from mmpose.models.pose_estimators import BottomupPoseEstimator
 from torch import nn
 
-__all__ = ['UNIT_TO_MM', 'collect_predictions', 'flip_test_as', 'inference_modes', 'to_head_units']
+from mmpose_rle.evaluation.instance_matching import instance_pairs
+
+__all__ = [
+    'UNIT_TO_MM',
+    'collect_predictions',
+    'flip_test_as',
+    'inference_modes',
+    'instance_sizes',
+    'to_head_units',
+]
 
 #: Millimetres per unit of MMPose's Human3.6M-format positions (metres).
 UNIT_TO_MM = 1000.0
@@ -35,7 +55,7 @@ def inference_modes(model: nn.Module, dataloader) -> Tuple[str, ...]:
     (``head.inference_modes``; ``('single',)`` when it has none), ``'flip'`` only when the
     data set's metainfo has ``flip_indices``."""
     modes = tuple(getattr(model.head, 'inference_modes', ('single',)))
-    metainfo = getattr(dataloader.dataset, 'metainfo', None) or {}
+    metainfo = getattr(getattr(dataloader, 'dataset', None), 'metainfo', None) or {}
     flip_indices = metainfo.get('flip_indices', None)
     if flip_indices is None or len(flip_indices) == 0:
         modes = tuple(m for m in modes if m != 'flip')
@@ -76,6 +96,53 @@ def _append_topdown(out: Dict[str, list], sample) -> None:
         out['sigmas'].append(np.asarray(pred.keypoint_sigmas, np.float64) / size)
 
 
+def instance_sizes(head: nn.Module, bboxes: np.ndarray, metainfo: dict) -> np.ndarray:
+    """``s`` ``(M,)`` in input pixels of bottom-up predictions with ``(M, 4)`` xyxy boxes in
+    image pixels: the boxes mapped back to the model input (the inverse of MMPose's
+    ``BottomupPoseEstimator.add_pred_to_datasample``), clamped to it (``head.clamp_boxes``)
+    and sized by ``head.instance_frame``, as the head's ``predict`` sized them.
+
+    Raises:
+        ValueError: For a head whose ``residual_unit`` is not ``'instance'`` (the prior's
+            stride is not in the predictions) or that has no instance frame.
+    """
+    unit = getattr(head, 'residual_unit', None)
+    if unit != 'instance' or not hasattr(head, 'instance_frame'):
+        raise ValueError(
+            f'{type(head).__name__} (residual_unit={unit!r}): only a one-stage RLE head with '
+            "residual_unit='instance' has its instance size in its predictions"
+        )
+    size = np.asarray(metainfo['input_size'], np.float64)
+    scale = np.asarray(metainfo['input_scale'], np.float64)
+    centre = np.asarray(metainfo['input_center'], np.float64)
+    corners = (np.asarray(bboxes, np.float64).reshape(-1, 2, 2) - centre + 0.5 * scale) / scale
+    boxes = head.clamp_boxes(torch.from_numpy(corners * size).reshape(-1, 4), tuple(size))
+    _, sizes = head.instance_frame(boxes, boxes.new_zeros(len(boxes)))
+    return sizes.numpy()
+
+
+def _append_bottomup(out: Dict[str, list], sample, head: nn.Module) -> None:
+    """Add the paired instances of one predicted bottom-up image (head units, module
+    docstring) and its missing ground truth."""
+    pred, gt, meta = sample.pred_instances, sample.gt_instances, sample.metainfo
+    pairs = instance_pairs(pred, gt, 'bottomup')
+    group = meta.get('img_id', meta.get('img_path'))
+    to_input = np.asarray(meta['input_size'], np.float64) / np.asarray(meta['input_scale'])
+    sizes = instance_sizes(head, np.asarray(pred.bboxes)[pairs.pred], meta)
+    unit = sizes[:, None, None]
+    labels = np.asarray(gt.keypoints, np.float64)
+    errors = (np.asarray(pred.keypoints, np.float64)[pairs.pred] - labels[pairs.gt]) * to_input
+    out['errors'].append(errors / unit)
+    out['scores'].append(np.asarray(pred.keypoint_scores, np.float64)[pairs.pred])
+    visible = np.asarray(gt.keypoints_visible).reshape(labels.shape[:2]) > 0
+    out['visible'].append(visible[pairs.gt])
+    out['groups'] += [group] * len(pairs.gt)
+    out['missing'] += [group] * len(pairs.missing)
+    out['scale'].append(sizes[:, None] / to_input)
+    if 'keypoint_sigmas' in pred:
+        out['sigmas'].append(np.asarray(pred.keypoint_sigmas, np.float64)[pairs.pred] / unit)
+
+
 def _video(sample) -> str:
     """The video of a lifting sample: its image name without the frame number."""
     name = osp.basename(str(np.asarray(sample.metainfo['target_img_path']).reshape(-1)[0]))
@@ -101,7 +168,8 @@ def collect_predictions(
     """Errors, σ and scores of every instance (units: module docstring).
 
     Args:
-        model (nn.Module): A top-down pose model or a pose lifter.
+        model (nn.Module): A top-down pose model, a bottom-up one with the one-stage RLE
+            head, or a pose lifter.
         dataloader: Its data (a loader of packed samples with ground truth).
         keep_samples (bool): Also return the predicted data samples. Default: False.
         mode (str, optional): Inference mode, ``'single'`` or ``'flip'`` (the flip test
@@ -111,27 +179,37 @@ def collect_predictions(
         dict: ``errors`` and ``sigmas`` ``(N, K, D)`` (``sigmas`` absent when the model
         predicts no ``keypoint_sigmas``), ``visible`` ``(N, K)`` and ``groups`` ``(N,)``
         (the image of each instance, or the video of each lifting sample, for
-        cross-fitting by group); top-down only: ``scores`` ``(N, K)`` and ``scale``
-        ``(N, D)`` (the crop size in image pixels); with ``keep_samples`` also
-        ``samples``, the predicted data samples in the same order.
+        cross-fitting by group); 2-D only: ``scores`` ``(N, K)`` and ``scale`` ``(N, D)``
+        (the unit of ``errors`` in image pixels: the crop size top-down, ``s`` bottom-up);
+        bottom-up only: ``missing`` ``(U,)``, the image of each labelled ground-truth
+        instance left without a prediction; with ``keep_samples`` also ``samples``, the
+        predicted data samples in the same order.
     """
     if mode not in (None, 'single', 'flip'):
         raise ValueError(f"mode must be None, 'single' or 'flip', got {mode!r}")
     model.eval()
     unit_to_mm = getattr(model.head, 'unit_to_mm', UNIT_TO_MM)
-    out: Dict[str, list] = dict(errors=[], sigmas=[], scores=[], visible=[], groups=[], scale=[])
+    bottomup = isinstance(model, BottomupPoseEstimator)
+    out: Dict[str, list] = {
+        k: [] for k in ('errors', 'sigmas', 'scores', 'visible', 'groups', 'scale', 'missing')
+    }
     samples = []
     with flip_test_as(model, None if mode is None else mode == 'flip'):
         for batch in dataloader:
             for sample in model.test_step(batch):
-                if 'lifting_target' in sample.gt_instances:
+                if bottomup:
+                    _append_bottomup(out, sample, model.head)
+                elif 'lifting_target' in sample.gt_instances:
                     _append_lifting(out, sample, unit_to_mm)
                 else:
                     _append_topdown(out, sample)
                 if keep_samples:
                     samples.append(sample)
-    result = {k: np.concatenate(v) for k, v in out.items() if v and k != 'groups'}
+    lists = ('groups', 'missing')
+    result = {k: np.concatenate(v) for k, v in out.items() if v and k not in lists}
     result['groups'] = np.asarray(out['groups'])
+    if bottomup:
+        result['missing'] = np.asarray(out['missing'])
     if keep_samples:
         result['samples'] = samples
     return result
@@ -140,11 +218,11 @@ def collect_predictions(
 def to_head_units(head: nn.Module, predictions: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
     """``predictions`` of :func:`collect_predictions` in the units of ``head``'s σ map.
 
-    A 2-D head's are collected in them already and are returned as they are. For a head
-    with ``sigma_scale_mm()`` (``(K, 3)`` millimetres per unit of its RMS, the lifting
-    head), ``errors`` and ``sigmas`` are divided by it, the root that the codec put back
-    (``K + 1`` joints collected) is dropped, and the joint the codec pins to the origin
-    (``fixed_root()``: error and σ 0 by construction) is made invisible.
+    A 2-D head's (top-down or bottom-up) are collected in them already and are returned
+    as they are. For a head with ``sigma_scale_mm()`` (``(K, 3)`` millimetres per unit of
+    its RMS, the lifting head), ``errors`` and ``sigmas`` are divided by it, the root that
+    the codec put back (``K + 1`` joints collected) is dropped, and the joint the codec
+    pins to the origin (``fixed_root()``: error and σ 0 by construction) is made invisible.
     """
     scale_mm = getattr(head, 'sigma_scale_mm', None)
     if scale_mm is None:

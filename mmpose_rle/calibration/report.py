@@ -1,7 +1,10 @@
 r"""The σ report: uncertainty metrics of σ as predicted and after a held-out calibration.
 
-For errors ``e`` and predicted σ ``(N, K, D)`` (same units) and the visible keypoints,
-:func:`heldout_report` gives :func:`~mmpose_rle.evaluation.uncertainty_metrics` of
+For errors ``e`` and predicted σ ``(N, K, D)`` (same units) and the visible keypoints —
+one row per instance: a top-down crop, a lifting sample, or a bottom-up model's prediction
+paired with a ground-truth instance (:func:`~mmpose_rle.calibration.collect_predictions`;
+grouped by image, so an image's instances share a fold) — :func:`heldout_report` gives
+:func:`~mmpose_rle.evaluation.uncertainty_metrics` of
 
 * ``raw`` — σ as predicted;
 * one entry per map kind (``'temperature'``, ``'power'``) — σ calibrated by that map,
@@ -74,10 +77,13 @@ def format_report(report: dict) -> str:
     keys = ['within_1sigma', 'within_2sigma', 'within_3sigma', 'ece', 'nll', 'ause']
     nominal = ' / '.join(f'{report["before"][f"nominal_{k}sigma"]:.3f}' for k in (1, 2, 3))
     mode = {'single': ', single view', 'flip': ', flip test'}.get(report.get('mode'), '')
+    missing = ''
+    if 'missing' in report:
+        missing = f' ({report["missing"]} unpaired ground truth left out)'
     lines = [
         f'σ calibration{mode} ({report["kind"]}, share={report["share"]}, '
-        f'{report["family"]} errors, {report["instances"]} instances, {report["folds"]}-fold '
-        f'held-out; nominal coverage {nominal})',
+        f'{report["family"]} errors, {report["instances"]} instances{missing}, '
+        f'{report["folds"]}-fold held-out; nominal coverage {nominal})',
         '| | ' + ' | '.join(keys) + ' |',
         '|---' * (len(keys) + 1) + '|',
     ]

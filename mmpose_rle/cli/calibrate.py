@@ -1,15 +1,17 @@
 """Calibrate the σ of a checkpoint: ``python -m mmpose_rle.cli.calibrate CONFIG CHECKPOINT``.
 
-Runs the model (a top-down model or a pose lifter with a head of the RLE family) over the
-config's validation split in each inference mode — one view, and the flip test when the
-head and the data set allow it (whatever the config's ``test_cfg`` says) — fits the head's
-σ map of each mode (see :mod:`mmpose_rle.calibration`), prints the held-out (cross-fitted)
-uncertainty metrics before and after, and writes a **new** checkpoint —
-``<checkpoint>_calibrated.pth`` unless ``--out`` says otherwise; an existing file is not
-overwritten without ``--force`` — that holds the maps in ``head.sigma_calibration.*`` and
-the reports (``{mode: report}``) in ``meta['sigma_calibration']``. ``predict`` and
-``keypoint_sigmas`` (so the demo and the inference API) use the map of the mode they predict
-in, the ONNX export (no flip test in its graph) the single-view map.
+Runs the model (a top-down model, a bottom-up one with ``YOLOXPoseRLEHead``, or a pose
+lifter, with a head of the RLE family) over the config's validation split in each inference
+mode — one view, and the flip test when the head and the data set allow it (whatever the
+config's ``test_cfg`` says) — fits the head's σ map of each mode (see
+:mod:`mmpose_rle.calibration`; a bottom-up model on the ground truth paired with its
+predictions), prints the held-out (cross-fitted) uncertainty metrics before and after, and
+writes a **new** checkpoint — ``<checkpoint>_calibrated.pth`` unless ``--out`` says
+otherwise; an existing file is not overwritten without ``--force`` — that holds the maps in
+``head.sigma_calibration.*`` and the reports (``{mode: report}``) in
+``meta['sigma_calibration']``. ``predict`` and ``keypoint_sigmas`` (so the demo and the
+inference API) use the map of the mode they predict in, the ONNX export (no flip test in its
+graph) the single-view map.
 """
 
 import argparse
@@ -24,7 +26,7 @@ from mmpose.apis import init_model
 
 import mmpose_rle  # noqa: F401  (registers the parts)
 from mmpose_rle.calibration import MAPS, SHARES, calibrate_model, format_report
-from mmpose_rle.models.heads import BaseRLEHead
+from mmpose_rle.models.utils import SigmaCalibration
 
 from .common import load_config
 
@@ -59,7 +61,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         raise SystemExit(f'{out} exists; pass --force to overwrite it')
     cfg = load_config(args)
     model = init_model(cfg, args.checkpoint, device='cpu')
-    if not isinstance(model.head, BaseRLEHead):
+    if not isinstance(getattr(model.head, 'sigma_calibration', None), SigmaCalibration):
         raise SystemExit(f'{type(model.head).__name__} is not a head of the RLE family')
     loader_cfg = cfg.get(f'{args.split}_dataloader')
     loader = Runner.build_dataloader(loader_cfg)

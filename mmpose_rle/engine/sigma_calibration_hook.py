@@ -1,11 +1,13 @@
 """Calibrate σ at the end of training, on the validation split: ``SigmaCalibrationHook``.
 
 Add ``custom_hooks = [dict(type='mmpose_rle.SigmaCalibrationHook')]`` to a config. After the
-last epoch the hook runs the model (top-down or lifting) over the validation loader in each
-inference mode (one view, and the flip test when the head and the data allow it), fits the
-head's σ map of each mode (:func:`mmpose_rle.calibration.calibrate_model`), logs the
-held-out reports and saves the model as ``calibrated.pth`` in the work dir (the epoch
-checkpoints stay as they were). In a distributed run every rank collects its share of the
+last epoch the hook runs the model (top-down, bottom-up with the one-stage RLE head, or
+lifting) over the validation loader in each inference mode (one view, and the flip test
+when the head and the data allow it), fits the head's σ map of each mode
+(:func:`mmpose_rle.calibration.calibrate_model`; bottom-up, on the ground truth paired with
+a prediction by box IoU, :func:`~mmpose_rle.evaluation.instance_pairs`), logs the held-out
+reports and saves the model as ``calibrated.pth`` in the work dir (the epoch checkpoints
+stay as they were). In a distributed run every rank collects its share of the
 validation set; the shares are gathered so that every rank fits the same maps, and rank 0
 saves.
 """

@@ -1,6 +1,14 @@
-"""Evaluation of the predicted σ: uncertainty metrics, σ-aware COCO scoring and the ranking
-of instance scores."""
+"""Evaluation of the predicted σ: uncertainty metrics, σ-aware COCO scoring, the ranking
+of instance scores, and the pairing of a bottom-up model's predictions with the ground
+truth."""
 
+from .instance_matching import (
+    DATA_MODES,
+    InstancePairs,
+    instance_pairs,
+    is_bottomup,
+    match_instances,
+)
 from .instance_ranking import instance_oks, oracle_keypoint_scores, score_ranking
 from .sigma_score import SigmaCocoMetric, expected_oks
 from .uncertainty import (
@@ -14,7 +22,7 @@ from .uncertainty import (
     spearman,
     uncertainty_metrics,
 )
-from .uncertainty_metric import UncertaintyMetric, errors_and_sigmas
+from .uncertainty_metric import UncertaintyMetric, errors_and_sigmas, image_sigmas
 
 __all__ = [
     'FAMILIES',
@@ -28,6 +36,12 @@ __all__ = [
     'uncertainty_metrics',
     'UncertaintyMetric',
     'errors_and_sigmas',
+    'image_sigmas',
+    'DATA_MODES',
+    'InstancePairs',
+    'instance_pairs',
+    'is_bottomup',
+    'match_instances',
     'SigmaCocoMetric',
     'expected_oks',
     'instance_oks',

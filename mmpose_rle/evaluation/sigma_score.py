@@ -11,6 +11,13 @@ small for the object, near 0 when it is large. (For a Laplace error the expectat
 closed form; the Gaussian with the same RMS is used.) :class:`SigmaCocoMetric` is MMPose's
 ``CocoMetric`` with these scores in place of ``keypoint_scores`` (``1 − mean σ̂`` for an RLE
 head), so its ``score_mode`` rescoring and OKS-NMS rank instances by σ.
+
+The object area ``s²`` is that of the predicted box and σ is in image pixels
+(:func:`~mmpose_rle.evaluation.image_sigmas`), so top-down and bottom-up predictions are
+scored alike; no ground truth is needed, and a bottom-up model's every prediction (false
+positives too) is scored. Under ``score_mode='bbox'`` (the YOLOX-Pose configs') the
+instance score is the box score alone and the keypoint scores change nothing;
+``'bbox_keypoint'`` lets σ rank instances.
 """
 
 from typing import Sequence
@@ -20,7 +27,7 @@ from mmpose.evaluation.metrics import CocoMetric
 
 from mmpose_rle.registry import METRICS
 
-from .uncertainty_metric import errors_and_sigmas
+from .uncertainty_metric import image_sigmas
 
 __all__ = ['expected_oks', 'SigmaCocoMetric']
 
@@ -37,18 +44,18 @@ def expected_oks(sigmas: np.ndarray, areas: np.ndarray, oks_sigmas: np.ndarray) 
 class SigmaCocoMetric(CocoMetric):
     """MMPose's ``CocoMetric`` scoring keypoints by :func:`expected_oks` of their σ.
 
-    Every argument is ``CocoMetric``'s. The object area is that of the instance's box
-    (``bboxes`` of the predictions, which top-down models copy from the boxes they crop).
-    Samples without ``keypoint_sigmas`` keep their scores.
+    Every argument is ``CocoMetric``'s. The object area is that of each predicted
+    instance's box (``bboxes`` of the predictions: those a top-down model crops, a
+    bottom-up model's own). Samples without ``keypoint_sigmas`` keep their scores.
     """
 
     def process(self, data_batch: Sequence[dict], data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
-            found = errors_and_sigmas(sample)
-            if found is None:
+            sigmas = image_sigmas(sample)
+            if sigmas is None:
                 continue
             boxes = np.asarray(sample['pred_instances']['bboxes'], float).reshape(-1, 4)
             areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-            scores = expected_oks(found[1], areas, self.dataset_meta['sigmas'])
+            scores = expected_oks(sigmas, areas, self.dataset_meta['sigmas'])
             sample['pred_instances']['keypoint_scores'] = scores.astype(np.float32)
         super().process(data_batch, data_samples)

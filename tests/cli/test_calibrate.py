@@ -13,6 +13,14 @@ import torch
 from mmpose_rle.apis.onnx_export import build_model, export_onnx, reference_outputs, run_onnx
 from mmpose_rle.calibration import collect_predictions
 from mmpose_rle.cli.calibrate import main as calibrate_main
+from tests.calibration.bottomup_fixtures import (
+    ONE_STAGE_CONFIG,
+    SMALL_OPTIONS,
+    NoisyOracle,
+    crowds_data,
+    one_stage_model_and_loader,
+    use_oracle,
+)
 from tests.calibration.fixtures import LIFTING_CONFIG, lifting_data, lifting_model_and_loader
 from tests.helpers import QUICKSTART_CONFIG, ROOT, TINY_OPTIONS, run_tool
 
@@ -122,3 +130,27 @@ def test_cli_calibrates_a_lifting_checkpoint(tmp_path, monkeypatch, capsys):
         log_scale[1:].numpy(), np.log(math.sqrt(2) * ratio.mean(0)), rtol=1e-5
     )
     assert (log_scale[0] == 0).all()
+
+
+def test_cli_calibrates_a_one_stage_checkpoint(tmp_path, monkeypatch, capsys):
+    """A bottom-up model (YOLOXPoseRLEHead; oracle predictions of RMS twice its σ): one map,
+    fitted on the ground truth paired with its predictions, in head units."""
+    data = crowds_data(tmp_path / 'crowds')
+    model, loader = one_stage_model_and_loader(data)
+    use_oracle(monkeypatch, NoisyOracle(factor=2.0))
+    raw = collect_predictions(model, loader)
+    src = tmp_path / 'one_stage.pth'
+    torch.save(dict(state_dict=model.state_dict(), meta={}), src)
+    monkeypatch.setenv('MMPOSE_RLE_CROWDS_ROOT', str(data))
+    options = [f'{k}={v}'.replace(' ', '') for k, v in SMALL_OPTIONS.items()]
+    argv = [str(ONE_STAGE_CONFIG), str(src), '--folds', '2', '--share', 'all']
+    calibrate_main([*argv, '--cfg-options', *options])
+    assert 'σ calibration, single view' in capsys.readouterr().out
+    out = torch.load(tmp_path / 'one_stage_calibrated.pth', map_location='cpu', weights_only=True)
+    report = out['meta']['sigma_calibration']['single']
+    assert list(out['meta']['sigma_calibration']) == ['single'] and report['missing'] == 0
+    ratio = np.abs(raw['errors']) / raw['sigmas']
+    expected = np.log(math.sqrt(2) * ratio[raw['visible']].mean())
+    log_scale = out['state_dict']['head.sigma_calibration.log_scale']
+    np.testing.assert_allclose(log_scale.numpy(), np.full((11, 2), expected), rtol=1e-5)
+    assert math.exp(expected) == pytest.approx(2, rel=0.2)

@@ -41,3 +41,30 @@ def test_sigma_coco_metric_replaces_keypoint_scores(monkeypatch):
         np.array([[[3.0, 5.0], [20.0, 1.0]]]), np.array([900.0]), np.array([0.05, 0.1])
     )
     np.testing.assert_allclose(seen[0]['pred_instances']['keypoint_scores'], expected, rtol=1e-6)
+
+
+def test_bottomup_predictions_are_all_rescored_from_their_image_sigmas(monkeypatch):
+    """A one-stage model's image: every prediction (the false positive too) is scored by
+    its σ in image pixels and its own box; no ground truth is read."""
+    metric = SigmaCocoMetric()
+    metric.dataset_meta = dict(dataset_name='toy', sigmas=np.array([0.05, 0.1]))
+    seen = []
+    monkeypatch.setattr(
+        'mmpose.evaluation.metrics.CocoMetric.process',
+        lambda self, batch, samples: seen.extend(samples),
+    )
+    image_sigmas = np.array([[[3.0, 5.0], [20.0, 1.0]], [[1.0, 1.0], [2.0, 2.0]]])
+    sample = dict(
+        input_size=(64, 64),
+        input_scale=np.array([128.0, 128.0]),
+        pred_instances=dict(
+            keypoints=np.zeros((2, 2, 2)),
+            keypoint_scores=np.ones((2, 2)),
+            keypoint_sigmas=image_sigmas / 3,  # not what the image's σ would be mapped from
+            keypoint_sigmas_image=image_sigmas,
+            bboxes=np.array([[0.0, 0.0, 30.0, 30.0], [100.0, 100.0, 110.0, 140.0]]),
+        ),
+    )
+    metric.process({}, [sample])
+    expected = expected_oks(image_sigmas, np.array([900.0, 400.0]), np.array([0.05, 0.1]))
+    np.testing.assert_allclose(seen[0]['pred_instances']['keypoint_scores'], expected, rtol=1e-6)

@@ -49,3 +49,60 @@ def test_models_without_sigmas_give_no_numbers():
     metric.process({}, [s])
     with pytest.warns(UserWarning, match='no keypoint_sigmas'):
         assert metric.compute_metrics(metric.results) == {}
+
+
+def bottomup_sample():
+    """One image, 3 keypoints: ground truth A, B (keypoint 1 not visible), C (labelled, not
+    predicted); predictions B', a false positive, A' with σ in image pixels."""
+    return dict(
+        input_size=(64, 64),
+        input_scale=np.array([128.0, 128.0]),
+        input_center=np.array([64.0, 64.0]),
+        gt_instances=dict(
+            bboxes=np.array([[0, 0, 40, 40], [50, 50, 90, 90], [100, 0, 120, 20]], float),
+            keypoints=np.array(
+                [[[10, 10], [20, 20], [30, 30]], [[60, 60], [70, 70], [80, 80]], [[110, 10]] * 3],
+                float,
+            ),
+            keypoints_visible=np.array([[1, 1, 1], [1, 0, 1], [1, 1, 1]], float),
+        ),
+        pred_instances=dict(
+            bboxes=np.array([[51, 50, 90, 92], [0, 100, 10, 110], [1, 0, 40, 41]], float),
+            keypoints=np.array(
+                [[[61, 58], [0, 0], [80, 83]], [[5, 105]] * 3, [[11, 10], [20, 17], [37, 30]]],
+                float,
+            ),
+            keypoint_sigmas=np.ones((3, 3, 2)),  # input pixels: ignored for the image's
+            keypoint_sigmas_image=np.array(
+                [[[2, 3], [1, 1], [4, 5]], [[9, 9]] * 3, [[1, 2], [3, 4], [5, 6]]], float
+            ),
+        ),
+    )
+
+
+def test_bottomup_errors_pair_each_ground_truth_with_its_prediction():
+    errors, sigmas, visible = errors_and_sigmas(bottomup_sample())
+    np.testing.assert_allclose(errors[0], [[1, 0], [0, -3], [7, 0]])  # A' − A
+    np.testing.assert_allclose(errors[1], [[1, -2], [-70, -70], [0, 3]])  # B' − B
+    np.testing.assert_allclose(sigmas, [[[1, 2], [3, 4], [5, 6]], [[2, 3], [1, 1], [4, 5]]])
+    assert visible.tolist() == [[True, True, True], [True, False, True]]
+
+
+def test_bottomup_metric_counts_visible_paired_keypoints_and_the_missing():
+    metric = UncertaintyMetric()
+    metric.process({}, [bottomup_sample()])
+    got = metric.compute_metrics(metric.results)
+    errors = np.array([[1, 0], [0, -3], [7, 0], [1, -2], [0, 3]], float)
+    sigmas = np.array([[1, 2], [3, 4], [5, 6], [2, 3], [4, 5]], float)
+    expected = uncertainty_metrics(errors, sigmas)
+    assert got.pop('missing') == pytest.approx(1 / 3)  # C of A, B, C
+    assert got == pytest.approx(expected)
+    assert got['within_1sigma'] == pytest.approx(9 / 10)  # only 7 > 5 falls outside 1σ
+    with pytest.raises(ValueError, match='data_mode'):
+        UncertaintyMetric(data_mode='one_stage')
+
+
+def test_top_down_samples_report_no_missing_share():
+    metric = UncertaintyMetric()
+    metric.process({}, [sample([[1.0, 2.0], [0.5, 0.5]], [[2.0, 4.0]] * 2, [1, 1])])
+    assert 'missing' not in metric.compute_metrics(metric.results)
