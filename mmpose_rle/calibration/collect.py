@@ -13,8 +13,9 @@ Three kinds of model are read:
 
       e = (μ̂ − x) · (input_size / input_scale) / s,     σ = keypoint_sigmas / s
 
-  with ``μ̂``, ``x`` in image pixels and ``s = √(w h)`` of the predicted box mapped back to
-  the input and clamped to it, as the head had it (:func:`instance_sizes`); uncalibrated,
+  with ``μ̂``, ``x`` in image pixels and ``s`` the head's ``instance_sizes`` (for a head that
+  predicts none, ``√(w h)`` of the predicted box mapped back to the input and clamped to it,
+  :func:`instance_sizes`); uncalibrated,
   ``σ`` is the head's RMS ``RMS(u)`` that its σ map takes;
 * **3-D lifting** (``gt_instances.lifting_target``) — errors of the absolute positions and
   ``keypoint_sigmas`` in millimetres (positions times the head's ``unit_to_mm``,
@@ -96,39 +97,32 @@ def _append_topdown(out: Dict[str, list], sample) -> None:
         out['sigmas'].append(np.asarray(pred.keypoint_sigmas, np.float64) / size)
 
 
-def instance_sizes(head: nn.Module, bboxes: np.ndarray, metainfo: dict) -> np.ndarray:
-    """``s`` ``(M,)`` in input pixels of bottom-up predictions with ``(M, 4)`` xyxy boxes in
-    image pixels: the boxes mapped back to the model input (the inverse of MMPose's
-    ``BottomupPoseEstimator.add_pred_to_datasample``), clamped to it (``head.clamp_boxes``)
-    and sized by ``head.instance_frame``, as the head's ``predict`` sized them.
-
-    Raises:
-        ValueError: For a head whose ``residual_unit`` is not ``'instance'`` (the prior's
-            stride is not in the predictions) or that has no instance frame.
+def instance_sizes(bboxes: np.ndarray, metainfo: dict) -> np.ndarray:
+    """``s = √(w h)`` ``(M,)`` in input pixels of bottom-up predictions with ``(M, 4)`` xyxy
+    boxes in image pixels: the boxes mapped back to the model input (the inverse of MMPose's
+    ``BottomupPoseEstimator.add_pred_to_datasample``) and clamped to it, each side at least
+    one pixel — the instance size of ``YOLOXPoseRLEHead`` with ``residual_unit='instance'``,
+    for predictions that do not carry their ``instance_sizes`` (MMPose's ``YOLOXPoseHead``).
     """
-    unit = getattr(head, 'residual_unit', None)
-    if unit != 'instance' or not hasattr(head, 'instance_frame'):
-        raise ValueError(
-            f'{type(head).__name__} (residual_unit={unit!r}): only a one-stage RLE head with '
-            "residual_unit='instance' has its instance size in its predictions"
-        )
     size = np.asarray(metainfo['input_size'], np.float64)
     scale = np.asarray(metainfo['input_scale'], np.float64)
     centre = np.asarray(metainfo['input_center'], np.float64)
     corners = (np.asarray(bboxes, np.float64).reshape(-1, 2, 2) - centre + 0.5 * scale) / scale
-    boxes = head.clamp_boxes(torch.from_numpy(corners * size).reshape(-1, 4), tuple(size))
-    _, sizes = head.instance_frame(boxes, boxes.new_zeros(len(boxes)))
-    return sizes.numpy()
+    corners = np.clip(corners * size, 0, size)
+    return np.clip(corners[:, 1] - corners[:, 0], 1, None).prod(-1) ** 0.5
 
 
-def _append_bottomup(out: Dict[str, list], sample, head: nn.Module) -> None:
+def _append_bottomup(out: Dict[str, list], sample) -> None:
     """Add the paired instances of one predicted bottom-up image (head units, module
     docstring) and its missing ground truth."""
     pred, gt, meta = sample.pred_instances, sample.gt_instances, sample.metainfo
     pairs = instance_pairs(pred, gt, 'bottomup')
     group = meta.get('img_id', meta.get('img_path'))
     to_input = np.asarray(meta['input_size'], np.float64) / np.asarray(meta['input_scale'])
-    sizes = instance_sizes(head, np.asarray(pred.bboxes)[pairs.pred], meta)
+    if 'instance_sizes' in pred:  # the head's own s (any residual unit)
+        sizes = np.asarray(pred.instance_sizes, np.float64)[pairs.pred]
+    else:
+        sizes = instance_sizes(np.asarray(pred.bboxes)[pairs.pred], meta)
     unit = sizes[:, None, None]
     labels = np.asarray(gt.keypoints, np.float64)
     errors = (np.asarray(pred.keypoints, np.float64)[pairs.pred] - labels[pairs.gt]) * to_input
@@ -198,7 +192,7 @@ def collect_predictions(
         for batch in dataloader:
             for sample in model.test_step(batch):
                 if bottomup:
-                    _append_bottomup(out, sample, model.head)
+                    _append_bottomup(out, sample)
                 elif 'lifting_target' in sample.gt_instances:
                     _append_lifting(out, sample, unit_to_mm)
                 else:

@@ -17,7 +17,7 @@ from mmpose.registry import MODELS
 
 import mmpose_rle  # noqa: F401  (registers the parts, allow-lists checkpoint classes)
 from mmpose_rle.engine import CPUAwareRunner, add_hook, default_work_dir
-from mmpose_rle.models.heads import BaseRLEHead
+from mmpose_rle.models.heads.predictive_mixin import RLEPredictiveMixin
 
 from .common import add_runner_arguments, load_config
 
@@ -60,11 +60,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
 
 def predicts_sigmas(cfg: Config) -> bool:
-    """Whether the config's head is of the RLE family (and so reports ``keypoint_sigmas``)."""
+    """Whether the config's head is one of ours, top-down or one-stage (and so reports
+    ``keypoint_sigmas``)."""
     head = cfg.model.get('head') or {}
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmpose')):
         cls = MODELS.get(head.get('type', ''))
-    return isinstance(cls, type) and issubclass(cls, BaseRLEHead)
+    return isinstance(cls, type) and issubclass(cls, RLEPredictiveMixin)
 
 
 if __name__ == '__main__':

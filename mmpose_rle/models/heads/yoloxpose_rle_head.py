@@ -36,6 +36,7 @@ gradients matter to training.
 ``filter_scores_and_topk`` and ``nms_torch``), and per kept instance:
 
 * ``keypoints`` ``(n, K, 2)``: ``μ̂`` (in the basic design ``c_b + s_b f_φ(u)``);
+* ``instance_sizes`` ``(n,)``: ``s_b`` in input pixels (what calibration divides by);
 * ``keypoint_sigmas`` ``(n, K, 2)``: the predictive RMS error per coordinate in pixels of
   the model input, ``s_b · RMS(u)`` through the single-view σ map
   (:class:`~mmpose_rle.models.utils.SigmaCalibration`), and ``keypoint_sigmas_image`` the
@@ -375,6 +376,7 @@ class YOLOXPoseRLEHead(RLEPredictiveMixin, YOLOXPoseHead):
         input_size = metainfo['input_size']
         bboxes = self.clamp_boxes(bboxes, input_size)
         keypoints, sigmas = self.keypoint_sigmas(bboxes, keypoints, sigma, strides)
+        _, sizes = self.instance_frame(bboxes, strides)
         score = {
             'visibility': visibility,
             'sigma': 1 - sigma.mean(-1),
@@ -389,6 +391,7 @@ class YOLOXPoseRLEHead(RLEPredictiveMixin, YOLOXPoseHead):
             keypoint_scores=score,
             keypoints_visible=visibility,
             keypoint_sigmas=sigmas,
+            instance_sizes=sizes,
         ).numpy()
         if 'input_scale' in metainfo:
             result.keypoint_sigmas_image = input_to_image_sigmas(

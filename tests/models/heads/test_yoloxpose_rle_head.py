@@ -233,3 +233,11 @@ def test_outputs_are_kept_only_while_the_loss_runs():
     assert head._pending is None  # inference keeps no maps alive
     head.loss(feats, samples())
     assert head._pending is None
+
+
+@pytest.mark.parametrize('unit', ['instance', 'stride'])
+def test_predictions_carry_their_instance_sizes(unit):
+    head = build_head(residual_unit=unit).eval()
+    args, out = _instances(head)
+    want = args['strides'] if unit == 'stride' else torch.full((3,), (30.0 * 20.0) ** 0.5)
+    np.testing.assert_allclose(out.instance_sizes, want.numpy(), rtol=1e-6)
