@@ -11,18 +11,23 @@ and keeps what RLE gives: a continuous coordinate (no quantisation) and a predic
 
 The heatmap logits ``Z`` come from SimpleBaseline deconvolutions (or a lighter stack),
 ``μ̂`` is their soft-argmax and the σ logits ``ℓ_kc`` are a sum of learned terms: the pooled
-features' linear map (``sigma_pooled``) and, optionally, statistics of each map
-(``sigma_map_stats``)::
+features' linear map (``sigma_pooled``) and statistics of each map (``sigma_map_stats``; by
+default the spread alone)::
 
     ℓ_kc = [W·gap(F)]_kc + b_kc + a_kc·log std_c(P_k) + p_kc·log max P_k + e_kc·H(P_k)
 
-with ``a, p, e`` learned (from ``sigma_map_init``) and ``H`` the entropy of the map. It takes
-MMPose's ``RegressionLabel`` codec as it is: the dense target is built from the normalised
+with ``a, p, e`` learned (from ``sigma_map_init``) and ``H`` the entropy of the map. Why the
+spread by default: the pooled features' linear map sees only the small training errors of a
+few dozen images and learns little about which predictions are wrong, while a map that
+spreads out is a sign of doubt that carries over to unseen images; with both terms, σ ranks
+the errors of unseen images at every training-set size measured (``docs/sigma_sources.md``).
+It takes MMPose's ``RegressionLabel`` codec as it is: the dense target is built from the normalised
 labels inside the head. Loss logs: ``loss_kpt`` (RLE),
 ``loss_dense`` and the RLE head's ``acc_pose``, ``nll``, ``sigma_mean``.
 """
 
 import math
+import warnings
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
@@ -95,10 +100,12 @@ class DenseRLEHead(IntegralRLEHead):
         sigma_map_stats (sequence[str]): Map statistics added to the σ logits, any of
             ``'spread'`` (``log std_c(P_k)``), ``'peak'`` (``log max P_k``) and
             ``'entropy'`` (``H(P_k)``), each with its own weight per keypoint and
-            coordinate, learned from ``sigma_map_init``. Default: ().
+            coordinate, learned from ``sigma_map_init``; ``()`` for the pooled features
+            alone. A checkpoint without a statistic's weights loads them as 0 (its model's
+            σ unchanged), with a warning. Default: ``('spread',)``.
         sigma_map_init (float): Initial value of the statistics' weights (1 with
             ``'spread'`` alone: σ̂ starts monotone in the map's spread, about proportional to it
-            where σ̂ is small). Default: 0.0.
+            where σ̂ is small). Default: 1.0.
         sigma_pooled (bool): Whether the pooled features' linear map enters the σ logits;
             without it the σ logits are the bias plus the map statistics. Default: True.
         heatmap_init_std (float, optional): Standard deviation of the final ``1×1`` conv's
@@ -119,8 +126,8 @@ class DenseRLEHead(IntegralRLEHead):
         target_sigma: float = 2.0,
         target_mean_matched: bool = True,
         sigma_from_spread: bool = False,
-        sigma_map_stats: Sequence[str] = (),
-        sigma_map_init: float = 0.0,
+        sigma_map_stats: Sequence[str] = ('spread',),
+        sigma_map_init: float = 1.0,
         sigma_pooled: bool = True,
         heatmap_init_std: Optional[float] = 1.0,
         init_cfg: OptConfigType = None,
@@ -154,6 +161,27 @@ class DenseRLEHead(IntegralRLEHead):
         for stat in stats:  # 'spread_weight' is also sigma_from_spread's checkpoint name
             weight = torch.full((num_joints, 2), float(sigma_map_init))
             setattr(self, f'{stat}_weight', nn.Parameter(weight))
+        self._register_load_state_dict_pre_hook(self._fill_map_weights)
+
+    def _fill_map_weights(self, state_dict: dict, prefix: str, *args, **kwargs) -> None:
+        """Give a checkpoint of a σ head (with ``fc_sigma``) without the weights of a
+        statistic in ``sigma_map_stats`` (trained with other statistics, or with the pooled
+        features alone) zeros there: the σ of the model it was trained as, with a warning.
+        Other checkpoints (a heatmap model's, say) keep the initial weights."""
+        missing = [s for s in self.sigma_map_stats if prefix + f'{s}_weight' not in state_dict]
+        if not missing or prefix + 'fc_sigma.weight' not in state_dict:
+            return
+        warnings.warn(
+            f'DenseRLEHead: the checkpoint has no weights for the map statistics {missing}; '
+            'they are set to 0, so σ is that of the model the checkpoint was trained as. Set '
+            f'sigma_map_stats to the statistics it was trained with (e.g. [] for the pooled '
+            'features alone) to silence this, or fine-tune to learn them.',
+            stacklevel=2,
+        )
+        for stat in missing:
+            state_dict[prefix + f'{stat}_weight'] = torch.zeros_like(
+                getattr(self, f'{stat}_weight')
+            )
 
     def init_weights(self) -> None:
         """``init_cfg``, ``sigma_init``, then the final conv from ``heatmap_init_std``

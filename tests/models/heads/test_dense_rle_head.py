@@ -76,8 +76,8 @@ def test_heatmaps_are_not_flat_at_step_zero():
 
 
 def test_sigma_from_spread_starts_neutral_and_follows_log_std():
-    head = make_head(sigma_from_spread=True)
-    plain = make_head()
+    head = make_head(sigma_from_spread=True, sigma_map_stats=(), sigma_map_init=0.0)
+    plain = make_head(sigma_map_stats=())
     plain.load_state_dict(head.state_dict(), strict=False)
     torch.testing.assert_close(head.forward(feats()), plain.forward(feats()))
     with torch.no_grad():
@@ -91,8 +91,8 @@ def test_sigma_from_spread_starts_neutral_and_follows_log_std():
 
 
 def test_peak_and_entropy_terms_follow_the_maps():
-    head = make_head(sigma_map_stats=('peak', 'entropy'))
-    plain = make_head()
+    head = make_head(sigma_map_stats=('peak', 'entropy'), sigma_map_init=0.0)
+    plain = make_head(sigma_map_stats=())
     plain.load_state_dict(head.state_dict(), strict=False)
     torch.testing.assert_close(head.forward(feats()), plain.forward(feats()))  # neutral at 0
     probs = head.get_heatmaps(feats()).flatten(2).double()
@@ -108,7 +108,7 @@ def test_peak_and_entropy_terms_follow_the_maps():
 
 
 def test_sigma_without_pooled_features_is_bias_plus_statistics():
-    head = make_head(sigma_map_stats=('spread',), sigma_pooled=False)
+    head = make_head(sigma_map_stats=('spread',), sigma_pooled=False, sigma_map_init=0.0)
     out = head.forward(feats())
     bias = head.fc_sigma.bias.reshape(1, K, 2).expand(2, -1, -1)
     torch.testing.assert_close(out[..., 2:], bias)  # the statistic's weight starts at 0
@@ -123,7 +123,30 @@ def test_sigma_without_pooled_features_is_bias_plus_statistics():
     with pytest.raises(ValueError, match='unknown sigma_map_stats'):
         make_head(sigma_map_stats=('mode',))
     with pytest.raises(ValueError, match='must name a statistic'):
-        make_head(sigma_pooled=False)
+        make_head(sigma_pooled=False, sigma_map_stats=())
+
+
+def test_default_sigma_is_pooled_features_plus_the_maps_log_spread():
+    head, pooled = make_head(), make_head(sigma_map_stats=())
+    assert head.sigma_map_stats == ('spread',) and head.sigma_pooled
+    pooled.load_state_dict(head.state_dict(), strict=False)
+    probs = head.get_heatmaps(feats())
+    out = head.forward(feats())
+    gx, gy = head.grids(probs)
+    std_x = ((probs.sum(-2) * (gx - out[..., 0:1]) ** 2).sum(-1)).sqrt()
+    std_y = ((probs.sum(-1) * (gy - out[..., 1:2]) ** 2).sum(-1)).sqrt()
+    delta = out[..., 2:] - pooled.forward(feats())[..., 2:]
+    torch.testing.assert_close(delta, torch.stack([std_x, std_y], -1).log(), rtol=1e-4, atol=1e-5)
+
+
+def test_a_checkpoint_without_map_weights_loads_as_the_model_it_was():
+    old = make_head(sigma_map_stats=())
+    randomise_(old, std=0.05)
+    new = make_head()
+    with pytest.warns(UserWarning, match=r"no weights for the map statistics \['spread'\]"):
+        new.load_state_dict(old.state_dict())
+    assert torch.equal(new.spread_weight, torch.zeros(K, 2))
+    torch.testing.assert_close(new.forward(feats()), old.forward(feats()))
 
 
 def test_flip_test_averages_the_unflipped_outputs():
@@ -149,7 +172,9 @@ def test_a_simplebaseline_checkpoint_fills_the_map_branch():
     head = make_head()
     missing, unexpected = head.load_state_dict(heatmap.state_dict(), strict=False)
     assert not unexpected
-    assert all(k.startswith(('fc_sigma', 'loss_module', 'dense_loss_module')) for k in missing)
+    sigma_parts = ('fc_sigma', 'loss_module', 'dense_loss_module', 'spread_weight')
+    assert all(k.startswith(sigma_parts) for k in missing)
+    assert torch.equal(head.spread_weight, torch.ones(K, 2))  # not a σ head's: initial weights
     with torch.no_grad():
         torch.testing.assert_close(
             head.heatmap_logits(feats())[0], heatmap.forward(feats()), rtol=0, atol=0
