@@ -30,6 +30,13 @@ run the MMPose way (``PoseDataPreprocessor`` → ``extract_feat`` → head →
 are checked too. Coordinates are compared in normalised units (pixels divided by the input
 size).
 
+**One-stage models.** A ``BottomupPoseEstimator`` whose head is
+:class:`~mmpose_rle.models.heads.YOLOXPoseRLEHead` exports its own graph (every prior's
+outputs before selection, the preprocessing folded the same way):
+:mod:`mmpose_rle.apis.onnx_one_stage`. :func:`export_onnx`, :func:`reference_outputs`,
+:func:`run_onnx` and :func:`verify_onnx` take either kind of model (:func:`inference_graph`
+picks the graph).
+
 Example (from the repository's root):
     >>> import tempfile
     >>> model = build_model('configs/body_2d_keypoint/topdown_regression/coco/'
@@ -53,15 +60,19 @@ from mmpose.apis import init_model
 from mmpose.structures import PoseDataSample
 from torch import Tensor, nn
 
-from mmpose_rle.models.heads import BaseRLEHead
+from mmpose_rle.models.heads import BaseRLEHead, YOLOXPoseRLEHead
 
 __all__ = [
     'INPUT_NAME',
     'OUTPUT_NAMES',
     'OnnxMismatchError',
+    'RawPixelsGraph',
     'RLEInferenceGraph',
     'build_model',
     'export_onnx',
+    'inference_graph',
+    'is_one_stage',
+    'sigma_metadata',
     'reference_outputs',
     'run_onnx',
     'verify_onnx',
@@ -75,13 +86,19 @@ class OnnxMismatchError(RuntimeError):
     """The ONNX Runtime outputs differ from PyTorch's by more than the tolerance."""
 
 
+def is_one_stage(model: nn.Module) -> bool:
+    """Whether ``model`` is a one-stage model with :class:`YOLOXPoseRLEHead`."""
+    return isinstance(getattr(model, 'head', None), YOLOXPoseRLEHead)
+
+
 def _input_size(model: nn.Module) -> Tuple[int, int]:
     """The codec's input size ``(W, H)`` of a top-down RLE model, with clear errors."""
     head = getattr(model, 'head', None)
     if not isinstance(head, BaseRLEHead):
         raise TypeError(
             f'ONNX export needs a top-down model with a head of the mmpose_rle RLE family '
-            f'(RLEHead, OfficialRLEHead, IntegralRLEHead ...), got a head of type '
+            f'(RLEHead, OfficialRLEHead, IntegralRLEHead ...) or a one-stage model with '
+            f'mmpose_rle.YOLOXPoseRLEHead, got a head of type '
             f"{type(head).__name__}; for MMPose's RLEHead set the head type to "
             '"mmpose_rle.RLEHead" (its checkpoints load unchanged)'
         )
@@ -120,32 +137,29 @@ def _preprocessing(pre: nn.Module) -> Tuple[bool, Tensor, Tensor]:
     return flipped, mean.float(), std.float()
 
 
-class RLEInferenceGraph(nn.Module):
-    """Raw pixels → ``(coords, sigmas, scores, rms)`` of a top-down RLE model, for export.
+class RawPixelsGraph(nn.Module):
+    """Base of the exported graphs: raw pixels in, the data preprocessor folded in front.
+
+    ``x = (flip_channels(images) − mean) / std`` (:meth:`normalise`), as ``Sub``/``Div``
+    nodes; the channel flip when the preprocessor converts the channels.
 
     Args:
-        model (nn.Module): A ``TopdownPoseEstimator`` with a head of the RLE family
-            (:class:`~mmpose_rle.models.heads.BaseRLEHead`) whose decoder has
-            ``input_size``; its ``data_preprocessor`` (``mean``, ``std``, the channel swap)
-            is folded into the graph.
-
-    Shapes:
-        ``images (B, 3, H, W)`` → ``coords (B, K, 2)`` (input pixels), ``sigmas (B, K, 2)``
-        (σ̂), ``scores (B, K)`` (``1 − mean σ̂``), ``rms (B, K, 2)`` (input pixels).
+        model (nn.Module): A pose estimator; its ``data_preprocessor`` is read.
+        input_size (tuple[int, int]): ``(W, H)`` of the graph's input.
     """
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, input_size: Tuple[int, int]) -> None:
         super().__init__()
-        w, h = _input_size(model)
         self.model = model
         self.swap_channels, mean, std = _preprocessing(model.data_preprocessor)
         self.register_buffer('mean', mean.clone(), persistent=False)
         self.register_buffer('std', std.clone(), persistent=False)
-        self.register_buffer('size', torch.tensor([w, h], dtype=torch.float32), persistent=False)
+        size = torch.tensor([float(v) for v in input_size], dtype=torch.float32)
+        self.register_buffer('size', size, persistent=False)
 
     @property
     def input_size(self) -> Tuple[int, int]:
-        """``(W, H)`` of the input crops."""
+        """``(W, H)`` of the input images."""
         return int(self.size[0]), int(self.size[1])
 
     @property
@@ -160,12 +174,60 @@ class RLEInferenceGraph(nn.Module):
             return 'BGR (reversed to RGB in the graph, as bgr_to_rgb)'
         return 'as the data pipeline loads it (BGR with LoadImage), no conversion'
 
+    def normalise(self, images: Tensor) -> Tensor:
+        """The data preprocessor's output ``(B, 3, H, W)`` of raw 0–255 ``images``."""
+        x = images.flip(1) if self.swap_channels else images
+        return (x - self.mean) / self.std
+
+    def input_metadata(self) -> Dict[str, str]:
+        """Metadata of the input: size, channel order, range, mean and std."""
+        w, h = self.input_size
+        return {
+            'input_size': f'{w},{h}',
+            'input_channel_order': self.input_channel_order,
+            'input_range': '0-255 (raw pixels; mean/std are applied in the graph)',
+            'mean': ','.join(f'{v:g}' for v in self.mean.flatten().tolist()),
+            'std': ','.join(f'{v:g}' for v in self.std.flatten().tolist()),
+        }
+
+
+class RLEInferenceGraph(RawPixelsGraph):
+    """Raw pixels → ``(coords, sigmas, scores, rms)`` of a top-down RLE model, for export.
+
+    Args:
+        model (nn.Module): A ``TopdownPoseEstimator`` with a head of the RLE family
+            (:class:`~mmpose_rle.models.heads.BaseRLEHead`) whose decoder has
+            ``input_size``; its ``data_preprocessor`` (``mean``, ``std``, the channel swap)
+            is folded into the graph.
+
+    Shapes:
+        ``images (B, 3, H, W)`` → ``coords (B, K, 2)`` (input pixels), ``sigmas (B, K, 2)``
+        (σ̂), ``scores (B, K)`` (``1 − mean σ̂``), ``rms (B, K, 2)`` (input pixels).
+    """
+
+    output_names = OUTPUT_NAMES
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__(model, _input_size(model))
+
     def forward(self, images: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
         """Predict coordinates (pixels), σ̂, scores and RMS (pixels) of raw crops."""
-        x = images.flip(1) if self.swap_channels else images
-        x = (x - self.mean) / self.std
-        out = self.model.head.predict_outputs(self.model.extract_feat(x))
+        out = self.model.head.predict_outputs(self.model.extract_feat(self.normalise(images)))
         return (out.coords * self.size, out.sigma, 1 - out.sigma.mean(dim=-1), out.rms * self.size)
+
+    def metadata(self) -> Dict[str, str]:
+        """Key/value metadata written into the ONNX file."""
+        return _metadata(self)
+
+
+def inference_graph(model: nn.Module) -> RawPixelsGraph:
+    """The export graph of ``model``: :class:`RLEInferenceGraph` of a top-down RLE model,
+    :class:`~mmpose_rle.apis.onnx_one_stage.OneStageInferenceGraph` of a one-stage one."""
+    if is_one_stage(model):
+        from .onnx_one_stage import OneStageInferenceGraph
+
+        return OneStageInferenceGraph(model)
+    return RLEInferenceGraph(model)
 
 
 def build_model(
@@ -188,20 +250,12 @@ def build_model(
     )
 
 
-def _metadata(graph: RLEInferenceGraph) -> Dict[str, str]:
-    """Key/value metadata written into the ONNX file."""
-    w, h = graph.input_size
-    head = graph.model.head
-    meta = {
-        'input_size': f'{w},{h}',
-        'input_channel_order': graph.input_channel_order,
-        'input_range': '0-255 (raw pixels; mean/std are applied in the graph)',
-        'mean': ','.join(f'{v:g}' for v in graph.mean.flatten().tolist()),
-        'std': ','.join(f'{v:g}' for v in graph.std.flatten().tolist()),
-        'outputs': 'coords (B,K,2) input pixels; sigmas (B,K,2) normalised sigma; '
-        'scores (B,K) = 1 - mean sigma; rms (B,K,2) predictive RMS error, '
-        'input pixels',
-    }
+def sigma_metadata(model: nn.Module) -> Dict[str, str]:
+    """Metadata of σ shared by the graphs: ``residual_rms`` (when the loss has a flow),
+    ``sigma_calibration`` (the single-view map the graph applies) and ``keypoint_names``
+    (when the model's ``dataset_meta`` names the head's ``K`` keypoints)."""
+    head = model.head
+    meta = {}
     residual_rms = head.residual_rms()
     if residual_rms is not None:
         meta['residual_rms'] = ','.join(f'{v:.6g}' for v in residual_rms.tolist())
@@ -212,22 +266,36 @@ def _metadata(graph: RLEInferenceGraph) -> Dict[str, str]:
         if calibration.identity_in('single')
         else json.dumps(dict(mode='single', log_scale=log_scale.tolist(), power=power.tolist()))
     )
-    names = (getattr(graph.model, 'dataset_meta', None) or {}).get('keypoint_id2name')
-    if names:
+    names = (getattr(model, 'dataset_meta', None) or {}).get('keypoint_id2name')
+    if names and len(names) == log_scale.shape[0]:
         meta['keypoint_names'] = ','.join(names[i] for i in sorted(names))
+    return meta
+
+
+def _metadata(graph: RLEInferenceGraph) -> Dict[str, str]:
+    """Key/value metadata written into the ONNX file of a top-down graph."""
+    meta = graph.input_metadata()
+    meta['outputs'] = (
+        'coords (B,K,2) input pixels; sigmas (B,K,2) normalised sigma; '
+        'scores (B,K) = 1 - mean sigma; rms (B,K,2) predictive RMS error, '
+        'input pixels'
+    )
+    meta.update(sigma_metadata(graph.model))
     return meta
 
 
 def export_onnx(
     model: nn.Module, out_file: Union[str, Path], batch_size: int = 1, opset_version: int = 17
 ) -> Path:
-    """Export :class:`RLEInferenceGraph` of ``model`` to ``out_file``.
+    """Export the inference graph of ``model`` (:func:`inference_graph`) to ``out_file``.
 
     Uses the TorchScript exporter (``torch.onnx.export(dynamo=False)``), which needs no
-    ``onnxscript``; the batch axis is dynamic.
+    ``onnxscript``; the batch axis is dynamic. The graph's metadata are written into the
+    file's ``metadata_props``.
 
     Args:
-        model (nn.Module): Top-down RLE model (put in eval mode).
+        model (nn.Module): Top-down RLE model, or one-stage model with
+            :class:`YOLOXPoseRLEHead` (put in eval mode).
         out_file (str | Path): Where to write the ``.onnx`` file.
         batch_size (int): Batch size of the example input traced. Default: 1.
         opset_version (int): ONNX opset, at least 13. Default: 17.
@@ -237,12 +305,13 @@ def export_onnx(
     """
     if opset_version < 13:
         raise ValueError(f'opset_version must be at least 13, got {opset_version}')
-    graph = RLEInferenceGraph(model).eval()
+    graph = inference_graph(model).eval()
+    names = list(graph.output_names)
     w, h = graph.input_size
     example = torch.rand(batch_size, 3, h, w, generator=torch.Generator().manual_seed(0)) * 255
     out_file = Path(out_file)
     out_file.parent.mkdir(parents=True, exist_ok=True)
-    axes = {INPUT_NAME: {0: 'batch'}, **{name: {0: 'batch'} for name in OUTPUT_NAMES}}
+    axes = {INPUT_NAME: {0: 'batch'}, **{name: {0: 'batch'} for name in names}}
     with torch.no_grad(), warnings.catch_warnings():
         graph(example)  # fills the loss's eval-mode caches, so the trace sees constants
         warnings.simplefilter('ignore')  # the TorchScript exporter's deprecation notice
@@ -253,13 +322,13 @@ def export_onnx(
             dynamo=False,
             opset_version=opset_version,
             input_names=[INPUT_NAME],
-            output_names=list(OUTPUT_NAMES),
+            output_names=names,
             dynamic_axes=axes,
         )
     import onnx
 
     proto = onnx.load(str(out_file))
-    for key, value in _metadata(graph).items():
+    for key, value in graph.metadata().items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.save(proto, str(out_file))
@@ -270,13 +339,18 @@ def reference_outputs(model: nn.Module, images: Tensor) -> Dict[str, np.ndarray]
     """PyTorch outputs, computed the MMPose way (not through :class:`RLEInferenceGraph`).
 
     Args:
-        model (nn.Module): Top-down RLE model in eval mode.
+        model (nn.Module): Top-down RLE model in eval mode (a one-stage one goes to
+            :func:`~mmpose_rle.apis.onnx_one_stage.reference_prior_outputs`).
         images (Tensor): Raw crops ``(B, 3, H, W)``, 0–255, in the loader's channel order.
 
     Returns:
         dict: ``coords (B, K, 2)`` in input pixels (``RegressionLabel.decode``),
         ``sigmas (B, K, 2)``, ``scores (B, K)`` and ``rms (B, K, 2)`` in input pixels.
     """
+    if is_one_stage(model):
+        from .onnx_one_stage import reference_prior_outputs
+
+        return reference_prior_outputs(model, images)
     w, h = _input_size(model)
     with torch.no_grad():
         data = dict(
@@ -296,7 +370,8 @@ def reference_outputs(model: nn.Module, images: Tensor) -> Dict[str, np.ndarray]
 
 
 def run_onnx(onnx_file: Union[str, Path], images: np.ndarray) -> Dict[str, np.ndarray]:
-    """Run an exported file with ONNX Runtime (CPU) on ``images (B, 3, H, W)``."""
+    """Run an exported file with ONNX Runtime (CPU) on ``images (B, 3, H, W)``: all its
+    outputs, by name."""
     try:
         import onnxruntime as ort
     except ImportError as err:  # pragma: no cover
@@ -304,8 +379,40 @@ def run_onnx(onnx_file: Union[str, Path], images: np.ndarray) -> Dict[str, np.nd
             'checking the export needs onnxruntime: pip install onnxruntime (or pass --no-verify)'
         ) from err
     session = ort.InferenceSession(str(onnx_file), providers=['CPUExecutionProvider'])
-    outs = session.run(list(OUTPUT_NAMES), {INPUT_NAME: np.asarray(images, np.float32)})
-    return dict(zip(OUTPUT_NAMES, outs))
+    names = [out.name for out in session.get_outputs()]
+    outs = session.run(names, {INPUT_NAME: np.asarray(images, np.float32)})
+    return dict(zip(names, outs))
+
+
+#: Outputs in input pixels, compared in normalised units (divided by ``(W, H)``).
+_PIXEL_OUTPUTS = ('coords', 'rms', 'bboxes', 'keypoints', 'keypoint_sigmas', 'bboxes_unclamped')
+#: One-stage outputs of every prior, far outside the input for some: relative beyond it.
+_UNBOUNDED_OUTPUTS = ('keypoints', 'keypoint_sigmas', 'bboxes_unclamped')
+
+
+def _difference(name: str, got: np.ndarray, ref: np.ndarray, size: np.ndarray) -> float:
+    """Max abs difference of one output: pixel outputs divided by the input size (the
+    unbounded one-stage outputs by ``max(size, |ref|)``: relative where they outgrow the
+    input), others as they are (labels: any mismatch is at least 1); equal values
+    (infinities included) differ by 0."""
+    if got.size == 0:
+        return 0.0
+    scale = np.tile(size, got.shape[-1] // 2) if name in _PIXEL_OUTPUTS else 1.0
+    if name in _UNBOUNDED_OUTPUTS:
+        scale = np.maximum(scale, np.abs(ref))
+    with np.errstate(invalid='ignore'):
+        error = np.abs((got.astype(np.float64) - ref) / scale)
+    error[got == ref] = 0.0
+    return float(np.nan_to_num(error, nan=np.inf).max())
+
+
+def _model_input_size(model: nn.Module) -> Tuple[int, int]:
+    """``(W, H)`` of the graph of a top-down or one-stage model."""
+    if is_one_stage(model):
+        from .onnx_one_stage import one_stage_input_size
+
+        return one_stage_input_size(model)
+    return _input_size(model)
 
 
 def verify_onnx(
@@ -316,10 +423,11 @@ def verify_onnx(
     seed: int = 0,
     images: Optional[Tensor] = None,
 ) -> Dict[str, float]:
-    """Compare ONNX Runtime with PyTorch on raw crops; raise beyond ``atol``.
+    """Compare ONNX Runtime with PyTorch on raw crops (or images); raise beyond ``atol``.
 
     Args:
-        model (nn.Module): The model that was exported, in eval mode.
+        model (nn.Module): The model that was exported, in eval mode (top-down or
+            one-stage).
         onnx_file (str | Path): The exported file.
         batch_size (int): Number of random crops (uniform 0–255) when ``images`` is not
             given. Default: 2.
@@ -328,13 +436,16 @@ def verify_onnx(
         images (Tensor, optional): ``(B, 3, H, W)`` raw crops to use instead.
 
     Returns:
-        dict[str, float]: Max abs difference of ``coords`` and ``rms`` (normalised units:
-        pixels divided by ``(W, H)``), ``sigmas`` and ``scores``.
+        dict[str, float]: Max abs difference of every output of :func:`reference_outputs`:
+        top-down ``coords`` and ``rms`` (normalised units: pixels divided by ``(W, H)``),
+        ``sigmas`` and ``scores``; one-stage ``bboxes``, ``keypoints`` and
+        ``keypoint_sigmas`` in normalised units, ``bboxes_unclamped`` relative to
+        ``max((W, H), |box|)``, ``scores``, ``labels`` and ``keypoint_scores``.
 
     Raises:
         OnnxMismatchError: If a difference exceeds ``atol`` (or shapes differ).
     """
-    w, h = _input_size(model)
+    w, h = _model_input_size(model)
     if images is None:
         gen = torch.Generator().manual_seed(seed)
         images = torch.rand(batch_size, 3, h, w, generator=gen) * 255
@@ -342,17 +453,18 @@ def verify_onnx(
     got = run_onnx(onnx_file, images.numpy())
     size = np.array([w, h], np.float32)
     diffs = {}
-    for name in OUTPUT_NAMES:
-        if got[name].shape != ref[name].shape:
+    for name, want in ref.items():
+        if name not in got:
+            raise OnnxMismatchError(f'{name}: not an output of {onnx_file}')
+        if got[name].shape != want.shape:
             raise OnnxMismatchError(
-                f'{name}: ONNX shape {got[name].shape} != PyTorch shape {ref[name].shape}'
+                f'{name}: ONNX shape {got[name].shape} != PyTorch shape {want.shape}'
             )
-        scale = size if name in ('coords', 'rms') else 1.0
-        diffs[name] = float(np.abs((got[name] - ref[name]) / scale).max())
+        diffs[name] = _difference(name, got[name], want, size)
     bad = {k: v for k, v in diffs.items() if not v <= atol}
     if bad:
         raise OnnxMismatchError(
             f'ONNX Runtime and PyTorch differ by more than {atol:g} '
-            f'(max abs, coords in normalised units): {bad}'
+            f'(max abs, pixel outputs such as coords in normalised units): {bad}'
         )
     return diffs
