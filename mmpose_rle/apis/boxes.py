@@ -1,16 +1,23 @@
-"""Box sources for top-down models: ground-truth boxes of a COCO annotation file."""
+"""Box sources for top-down models: ground-truth boxes of a COCO annotation file, or the
+instances a one-stage (bottom-up) model finds."""
 
 import os
 from collections import defaultdict
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional, Union
 
 import mmengine
 import numpy as np
+from mmengine.config import Config
+from mmpose.apis import inference_bottomup, init_model
+from mmpose.models import BottomupPoseEstimator
 
-__all__ = ['BoxSource', 'coco_box_source']
+import mmpose_rle  # noqa: F401  (registers the parts)
 
-#: A box source maps an image path to its ``(N, 4)`` boxes ``(x1, y1, x2, y2)``.
-BoxSource = Callable[[str], np.ndarray]
+__all__ = ['BoxSource', 'coco_box_source', 'one_stage_box_source', 'ranked_boxes']
+
+#: A box source maps an image (its path, or a BGR array such as a video frame) to its
+#: ``(N, 4)`` boxes ``(x1, y1, x2, y2)`` or ``(N, 5)`` boxes with a score, in image pixels.
+BoxSource = Callable[[Union[str, np.ndarray]], np.ndarray]
 
 
 def coco_box_source(ann_file: str) -> BoxSource:
@@ -18,8 +25,9 @@ def coco_box_source(ann_file: str) -> BoxSource:
 
     Every non-crowd annotation with a box of positive size contributes its ``bbox``
     (COCO's ``x, y, w, h``, returned as ``x1, y1, x2, y2``). An image the file does not
-    name gets no boxes, and :class:`~mmpose_rle.apis.SigmaPoseInferencer` then falls back
-    to MMPose's source (the detector, or the whole image).
+    name, or an image given as an array (it has no name), gets no boxes, and
+    :class:`~mmpose_rle.apis.SigmaPoseInferencer` then falls back to MMPose's source (the
+    detector, or the whole image).
 
     Args:
         ann_file (str): Path of the COCO JSON file.
@@ -35,8 +43,85 @@ def coco_box_source(ann_file: str) -> BoxSource:
         if not ann.get('iscrowd', 0) and w > 0 and h > 0 and ann['image_id'] in names:
             boxes[names[ann['image_id']]].append([x, y, x + w, y + h])
 
-    def source(path: str) -> np.ndarray:
-        found = boxes.get(os.path.basename(path), [])
+    def source(image: Union[str, np.ndarray]) -> np.ndarray:
+        found = boxes.get(os.path.basename(image), []) if isinstance(image, str) else []
         return np.asarray(found, dtype=np.float32).reshape(-1, 4)
+
+    return source
+
+
+def ranked_boxes(
+    bboxes: np.ndarray,
+    scores: np.ndarray,
+    image_shape: tuple,
+    score_thr: float = 0.3,
+    max_boxes: Optional[int] = None,
+) -> np.ndarray:
+    """Boxes scoring above ``score_thr``, clipped to the image, best first.
+
+    Args:
+        bboxes (np.ndarray): ``(N, 4)`` boxes ``(x1, y1, x2, y2)`` in image pixels.
+        scores (np.ndarray): ``(N,)`` their scores.
+        image_shape (tuple): ``(height, width, ...)`` of the image.
+        score_thr (float): Boxes need a score above it.
+        max_boxes (int, optional): Keep at most this many (the best).
+
+    Returns:
+        np.ndarray: ``(M, 5)`` float32 ``(x1, y1, x2, y2, score)`` by decreasing score
+        (stable), without boxes of no area inside the image.
+    """
+    height, width = image_shape[:2]
+    boxes = np.asarray(bboxes, dtype=np.float32).reshape(-1, 4)
+    boxes = np.clip(boxes, 0, np.array([width, height, width, height], np.float32))
+    scores = np.asarray(scores, dtype=np.float32).reshape(-1)
+    keep = (scores > score_thr) & (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+    order = np.flatnonzero(keep)[np.argsort(-scores[keep], kind='stable')][:max_boxes]
+    return np.concatenate([boxes[order], scores[order, None]], axis=1)
+
+
+def one_stage_box_source(
+    config: Union[str, Config],
+    checkpoint: Optional[str] = None,
+    score_thr: float = 0.3,
+    max_boxes: Optional[int] = None,
+    device: str = 'cpu',
+) -> BoxSource:
+    """The boxes of the instances a one-stage model (e.g. YOLOX-Pose with
+    :class:`~mmpose_rle.models.YOLOXPoseRLEHead`) finds in each image.
+
+    The model runs through MMPose's :func:`~mmpose.apis.inference_bottomup`, which maps
+    its boxes to image pixels; the model's own score threshold is set to ``score_thr``
+    (its NMS stays), and :func:`ranked_boxes` keeps the boxes above it.
+
+    Args:
+        config (str | Config): A bottom-up config (``BottomupPoseEstimator``).
+        checkpoint (str, optional): Its weights; random when ``None``.
+        score_thr (float): Instances need a score above it.
+        max_boxes (int, optional): Keep at most this many per image (the best), e.g. the
+            number of animals when it is known.
+        device (str): Where the model runs.
+
+    Returns:
+        BoxSource: ``image -> (N, 5)`` boxes ``(x1, y1, x2, y2, score)``, image pixels,
+        best first; images may be paths or BGR arrays (video frames).
+
+    Raises:
+        ValueError: If the config is not a bottom-up model.
+    """
+    options = dict(model=dict(test_cfg=dict(score_thr=score_thr)))
+    model = init_model(config, checkpoint, device=device, cfg_options=options)
+    if not isinstance(model, BottomupPoseEstimator):
+        raise ValueError(f'a one-stage box source needs a bottom-up model, got {type(model)}')
+
+    def source(image: Union[str, np.ndarray]) -> np.ndarray:
+        (sample,) = inference_bottomup(model, image)
+        instances = sample.pred_instances
+        return ranked_boxes(
+            instances.bboxes,
+            instances.bbox_scores,
+            sample.metainfo.get('ori_shape', (np.inf, np.inf)),
+            score_thr,
+            max_boxes,
+        )
 
     return source

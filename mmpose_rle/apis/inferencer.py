@@ -7,11 +7,13 @@ output files are MMPose's. It adds:
 * ``keypoint_sigmas`` in every predicted instance: the predictive RMS error of each
   coordinate in image pixels (``keypoint_sigmas_image`` of the heads of
   :mod:`mmpose_rle`, through the σ calibration of the checkpoint when it holds one);
-* boxes for top-down models from a box source (``box_source``, e.g. the ground-truth boxes
-  of a COCO file, :func:`~mmpose_rle.apis.coco_box_source`) or given per input
-  (``bboxes=[...]``, one ``(N, 4)`` or ``(N, 5)`` array per image or video frame), which
-  MMPose's 2-D inferencer ignores; without them MMPose's detector (``det_model``) or the
-  whole image;
+* boxes for top-down models from a box source (``box_source``: the ground-truth boxes of
+  a COCO file, :func:`~mmpose_rle.apis.coco_box_source`, or the instances of a one-stage
+  model, :func:`~mmpose_rle.apis.boxes.one_stage_box_source`, which also sees video
+  frames) or given per input (``bboxes=[...]``, one ``(N, 4)`` or ``(N, 5)`` array per
+  image or video frame), which MMPose's 2-D inferencer ignores; without them MMPose's
+  detector (``det_model``) or the whole image (bottom-up models need no boxes: MMPose
+  sets their score and NMS thresholds from the call's ``bbox_thr`` and ``nms_thr``);
 * a table of every keypoint (``frame, image, instance, keypoint, x, y, sigma_x, sigma_y,
   score``) in :attr:`table` after each call, written as ``<video>.csv`` or
   ``predictions.csv`` into ``pred_out_dir``; with ``smooth=True`` it gains the
@@ -64,7 +66,8 @@ class SigmaPoseInferencer(Pose2DInferencer):
         *args: :class:`~mmpose.apis.inferencers.Pose2DInferencer`'s arguments (``model``,
             ``weights``, ``device``, ``scope``, ``det_model``, ``det_weights``,
             ``det_cat_ids``, ``show_progress``).
-        box_source (BoxSource, optional): Boxes of an image path, for top-down models.
+        box_source (BoxSource, optional): Boxes of an image (path or frame), for top-down
+            models.
         **kwargs: As ``*args``.
 
     Calls take MMPose's keyword arguments plus ``smooth`` (bool): add RTS-smoothed columns
@@ -105,9 +108,10 @@ class SigmaPoseInferencer(Pose2DInferencer):
     ) -> list:
         """MMPose's preprocessing, or, for a top-down model given boxes, one crop per box."""
         boxes = np.asarray(bboxes, dtype=np.float32)
-        if boxes.size == 0 and self.box_source is not None and isinstance(input, str):
+        topdown = self.cfg.data_mode == 'topdown'
+        if topdown and boxes.size == 0 and self.box_source is not None:
             boxes = np.asarray(self.box_source(input), dtype=np.float32)
-        if self.cfg.data_mode != 'topdown' or boxes.size == 0:
+        if not topdown or boxes.size == 0:
             return super().preprocess_single(input, index, bbox_thr, nms_thr, [])
         if boxes.ndim != 2 or boxes.shape[1] not in (4, 5):
             raise ValueError(f'boxes of input {index} must be (N, 4) or (N, 5), got {boxes.shape}')

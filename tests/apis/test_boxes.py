@@ -1,10 +1,14 @@
-"""Ground-truth boxes of a COCO file, looked up by image file name, in ``x1, y1, x2, y2``."""
+"""Ground-truth boxes of a COCO file, looked up by image file name, in ``x1, y1, x2, y2``;
+a one-stage model's instances ranked into boxes with scores (the model itself runs in
+``test_inferencer.py``)."""
 
 import json
 
 import numpy as np
+import pytest
 
-from mmpose_rle.apis.boxes import coco_box_source
+from mmpose_rle.apis.boxes import coco_box_source, one_stage_box_source, ranked_boxes
+from tests.helpers import QUICKSTART_CONFIG
 
 
 def write_coco(tmp_path, coco: dict) -> str:
@@ -52,3 +56,44 @@ def test_an_image_without_boxes_or_not_in_the_file_gets_an_empty_n_by_4_array(tm
 
 def test_a_file_without_images_or_annotations_gives_no_boxes(tmp_path):
     assert coco_box_source(write_coco(tmp_path, {}))('a.jpg').shape == (0, 4)
+
+
+def test_an_image_given_as_an_array_has_no_name_and_no_coco_boxes(tmp_path):
+    coco = dict(
+        images=[dict(id=1, file_name='a.jpg')],
+        annotations=[dict(id=1, image_id=1, bbox=[0, 0, 10, 10], iscrowd=0)],
+    )
+    boxes = coco_box_source(write_coco(tmp_path, coco))(np.zeros((8, 8, 3), np.uint8))
+    assert boxes.shape == (0, 4) and boxes.dtype == np.float32
+
+
+def test_ranked_boxes_keep_scores_above_the_threshold_best_first_clipped_to_the_image():
+    bboxes = np.array(
+        [
+            [10, 10, 20, 20],  # 0.5
+            [-5, 2, 30, 90],  # 0.9: clipped to the 40 x 60 (w x h) image
+            [1, 1, 5, 5],  # 0.3: not above the threshold
+            [50, 10, 70, 20],  # 0.95: entirely right of the image, no area left
+            [2, 3, 4, 5],  # 0.5: tie with the first, stays after it
+            [0, 0, 1, 1],  # 0.1
+        ]
+    )
+    scores = np.array([0.5, 0.9, 0.3, 0.95, 0.5, 0.1])
+    got = ranked_boxes(bboxes, scores, (60, 40, 3), score_thr=0.3)
+    assert got.dtype == np.float32
+    want = [[0, 2, 30, 60, 0.9], [10, 10, 20, 20, 0.5], [2, 3, 4, 5, 0.5]]
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    np.testing.assert_allclose(ranked_boxes(bboxes, scores, (60, 40), 0.3, 2), want[:2])
+    np.testing.assert_allclose(ranked_boxes(bboxes, scores, (60, 40), 0.05)[-1], [0, 0, 1, 1, 0.1])
+
+
+def test_ranked_boxes_of_nothing_are_an_empty_n_by_5_array():
+    for scores in (np.zeros(0), np.array([0.2])):
+        got = ranked_boxes(np.zeros((len(scores), 4)), scores, (10, 10), score_thr=0.3)
+        assert got.shape == (0, 5) and got.dtype == np.float32
+
+
+def test_a_top_down_model_is_refused_as_a_one_stage_box_source(monkeypatch, tiny_figures):
+    monkeypatch.setenv('MMPOSE_RLE_DATA_ROOT', str(tiny_figures))
+    with pytest.raises(ValueError, match='bottom-up model'):
+        one_stage_box_source(str(QUICKSTART_CONFIG))
