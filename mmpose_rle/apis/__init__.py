@@ -6,6 +6,7 @@ from .inference import PoseResult, inference_rle, init_rle_model
 from .inferencer import SigmaPoseInferencer, instance_dicts, smooth_table
 from .kalman import kalman_rts, smooth_keypoints
 from .onnx_export import export_onnx, verify_onnx
+from .onnx_one_stage import select_instances
 
 __all__ = [
     'BoxSource',
@@ -20,5 +21,6 @@ __all__ = [
     'smooth_table',
     'export_onnx',
     'verify_onnx',
+    'select_instances',
     'convert_official_state_dict',
 ]

@@ -77,7 +77,6 @@ __all__ = [
     'INSTANCE_FIELDS',
     'OneStageInferenceGraph',
     'one_stage_input_size',
-    'keypoint_scores',
     'graph_outputs',
     'reference_prior_outputs',
     'selection_cfg',
@@ -130,22 +129,6 @@ def one_stage_input_size(model: nn.Module) -> Tuple[int, int]:
     return w, h
 
 
-def keypoint_scores(head: YOLOXPoseRLEHead, visibility: Tensor, sigma: Tensor) -> Tensor:
-    """``(..., K)`` keypoint scores of the head's ``keypoint_score`` choice, from the
-    visibility ``(..., K)`` and ``σ̂`` ``(..., K, 2)``.
-
-    The head's ``keypoint_scores(visibility, sigma)`` when it has one; otherwise the rule of
-    its ``instances``: the visibility (``'visibility'``), ``1 − mean σ̂`` (``'sigma'``) or
-    their product (``'product'``).
-    """
-    method = getattr(head, 'keypoint_scores', None)
-    if callable(method):
-        return method(visibility, sigma)
-    confidence = 1 - sigma.mean(-1)
-    choices = {'visibility': visibility, 'sigma': confidence, 'product': visibility * confidence}
-    return choices[head.keypoint_score]
-
-
 def graph_outputs(
     head: YOLOXPoseRLEHead, feats: Sequence[Tensor], input_size: Tuple[int, int]
 ) -> Tuple[Tensor, ...]:
@@ -155,7 +138,7 @@ def graph_outputs(
     scores, labels = out.scores.max(dim=-1)
     bboxes = head.clamp_boxes(out.bboxes, input_size)
     keypoints, sigmas = head.keypoint_sigmas(bboxes, out.keypoints, out.sigma, out.strides)
-    point_scores = keypoint_scores(head, out.visibility, out.sigma)
+    point_scores = head.keypoint_scores(out.visibility, out.sigma)
     return scores, labels, bboxes, keypoints, point_scores, sigmas, out.bboxes
 
 

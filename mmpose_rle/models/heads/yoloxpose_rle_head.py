@@ -359,6 +359,15 @@ class YOLOXPoseRLEHead(RLEPredictiveMixin, YOLOXPoseHead):
         coords, rms = self.predictive(frame, sigma)
         return keypoints + (coords - frame) * scale, self.sigma_calibration(rms) * scale
 
+    def keypoint_scores(self, visibility: Tensor, sigma: Tensor) -> Tensor:
+        """``(..., K)`` keypoint scores of the ``keypoint_score`` choice from the visibility
+        ``(..., K)`` and ``σ̂`` ``(..., K, 2)``: the visibility, ``1 − mean σ̂`` or their
+        product."""
+        if self.keypoint_score == 'visibility':
+            return visibility
+        confidence = 1 - sigma.mean(-1)
+        return confidence if self.keypoint_score == 'sigma' else visibility * confidence
+
     def instances(
         self,
         metainfo: dict,
@@ -377,11 +386,7 @@ class YOLOXPoseRLEHead(RLEPredictiveMixin, YOLOXPoseHead):
         bboxes = self.clamp_boxes(bboxes, input_size)
         keypoints, sigmas = self.keypoint_sigmas(bboxes, keypoints, sigma, strides)
         _, sizes = self.instance_frame(bboxes, strides)
-        score = {
-            'visibility': visibility,
-            'sigma': 1 - sigma.mean(-1),
-            'product': visibility * (1 - sigma.mean(-1)),
-        }[self.keypoint_score]
+        score = self.keypoint_scores(visibility, sigma)
         result = InstanceData(
             scores=scores,
             labels=labels,
