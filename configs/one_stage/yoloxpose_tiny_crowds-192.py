@@ -1,7 +1,8 @@
 # One-stage baseline on the procedural crowds (mmpose_rle.datasets.synthetic_crowds): MMPose's
 # YOLOXPoseHead with its own losses, a small CSPDarknet from scratch at 192x192, on the CPU.
 # yoloxpose-rle_tiny_crowds-192.py swaps in the RLE head; `python tools/quickstart.py
-# --one-stage` generates the data and trains both. Set MMPOSE_RLE_CROWDS_ROOT to use a data set
+# --one-stage` generates the data and trains that one (add `--config` with this file for the
+# baseline). Set MMPOSE_RLE_CROWDS_ROOT to use a data set
 # elsewhere. Model and losses follow MMPose's configs/body_2d_keypoint/yoloxpose/coco.
 _base_ = ['mmpose::_base_/default_runtime.py']
 
