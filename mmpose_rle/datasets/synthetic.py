@@ -19,7 +19,7 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -34,6 +34,7 @@ __all__ = [
     'figure_keypoints',
     'generate_synthetic_figures',
     'render_background',
+    'write_coco_set',
 ]
 
 KEYPOINTS = (
@@ -274,30 +275,61 @@ def generate_synthetic_figures(
         ``metainfo.py`` and ``images/``).
     """
     params = params or SyntheticFigures()
+
+    def draw(rng: np.random.Generator) -> Tuple[np.ndarray, List[np.ndarray]]:
+        img = render_background(rng, params.image_size)
+        kps = _pose(rng, params.image_size)
+        draw_figure(img, kps, rng)
+        return img, [kps]
+
+    return write_coco_set(
+        root, params, draw, 'generating synthetic figures', progress, ann_id=lambda i, n: i
+    )
+
+
+def write_coco_set(
+    root: str,
+    params,
+    draw: Callable[[np.random.Generator], Tuple[np.ndarray, List[np.ndarray]]],
+    desc: str,
+    progress: bool = True,
+    ann_id: Callable[[int, int], int] = lambda i, n: n,
+) -> Path:
+    """Draw (or reuse) a procedural COCO keypoint set under ``root/<params.key()>``.
+
+    Image ``i`` (``params.num_train`` training images, then ``params.num_val`` validation
+    ones, all ``params.image_size`` square) is ``draw(rng)``: a BGR image and the ``(11, 2)``
+    keypoints of its figures, annotated by :func:`_annotation` with id
+    ``ann_id(i, n)`` (``n`` counts annotations from 1). Writes ``images/``, ``train.json``,
+    ``val.json``, ``metainfo.py``, ``params.json`` and, last, ``DONE``; a folder with
+    ``DONE`` is returned as it is.
+
+    Returns:
+        Path: The data set directory.
+    """
     out = Path(root).expanduser() / params.key()
     done = out / 'DONE'
     if done.exists():
         return out
     (out / 'images').mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(params.seed)
-    total = params.num_train + params.num_val
+    size = params.image_size
     splits: Dict[str, Tuple[list, list]] = {'train': ([], []), 'val': ([], [])}
-    indices = range(total)
+    indices = range(params.num_train + params.num_val)
     if progress:
         from tqdm import tqdm
 
-        indices = tqdm(indices, desc='generating synthetic figures', unit='img')
+        indices = tqdm(indices, desc=desc, unit='img')
+    count = 0
     for i in indices:
-        img = render_background(rng, params.image_size)
-        kps = _pose(rng, params.image_size)
-        draw_figure(img, kps, rng)
+        img, figures = draw(rng)
         name = f'{i:06d}.png'
         cv2.imwrite(str(out / 'images' / name), img)
-        split = 'train' if i < params.num_train else 'val'
-        splits[split][0].append(
-            dict(id=i, file_name=name, width=params.image_size, height=params.image_size)
-        )
-        splits[split][1].append(_annotation(kps, params.image_size, i, i))
+        images, anns = splits['train' if i < params.num_train else 'val']
+        images.append(dict(id=i, file_name=name, width=size, height=size))
+        for kps in figures:
+            count += 1
+            anns.append(_annotation(kps, size, ann_id(i, count), i))
     for split, (images, anns) in splits.items():
         (out / f'{split}.json').write_text(json.dumps(_coco(images, anns)))
     (out / 'metainfo.py').write_text(_metainfo())

@@ -23,23 +23,19 @@ Generation is deterministic in ``seed`` and cached: a directory that already hol
 complete data set with the same parameters (``DONE`` present) is reused.
 """
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
-import cv2
 import numpy as np
 
 from .synthetic import (
     _TORSO_RANGE,
     _angles,
-    _annotation,
-    _coco,
-    _metainfo,
     draw_figure,
     figure_keypoints,
     render_background,
+    write_coco_set,
 )
 
 __all__ = ['SyntheticCrowds', 'generate_synthetic_crowds']
@@ -158,32 +154,11 @@ def generate_synthetic_crowds(
         and start at 1.
     """
     params = params or SyntheticCrowds()
-    out = Path(root).expanduser() / params.key()
-    done = out / 'DONE'
-    if done.exists():
-        return out
-    (out / 'images').mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(params.seed)
-    size = params.image_size
-    splits: Dict[str, Tuple[list, list]] = {'train': ([], []), 'val': ([], [])}
-    indices = range(params.num_train + params.num_val)
-    if progress:
-        from tqdm import tqdm
-
-        indices = tqdm(indices, desc='generating synthetic crowds', unit='img')
-    ann_id = 0
-    for i in indices:
-        img, figures = _crowd_image(rng, params)
-        name = f'{i:06d}.png'
-        cv2.imwrite(str(out / 'images' / name), img)
-        images, anns = splits['train' if i < params.num_train else 'val']
-        images.append(dict(id=i, file_name=name, width=size, height=size))
-        for kps in figures:
-            ann_id += 1
-            anns.append(_annotation(kps, size, ann_id, i))
-    for split, (images, anns) in splits.items():
-        (out / f'{split}.json').write_text(json.dumps(_coco(images, anns)))
-    (out / 'metainfo.py').write_text(_metainfo())
-    (out / 'params.json').write_text(json.dumps(asdict(params)))
-    done.write_text('ok\n')
-    return out
+    return write_coco_set(
+        root,
+        params,
+        lambda rng: _crowd_image(rng, params),
+        'generating synthetic crowds',
+        progress,
+        ann_id=lambda i, n: n,
+    )

@@ -72,3 +72,24 @@ def test_pose_draw_order_is_unchanged():
         rng = np.random.default_rng(seed)
         assert np.array_equal(_pose(rng, 160), expected)
         assert rng.random() == after  # no extra or missing draws
+
+
+def test_write_coco_set_numbers_annotations_with_ann_id(tmp_path):
+    from mmpose_rle.datasets.synthetic import figure_keypoints, write_coco_set
+
+    params = SyntheticFigures(num_train=2, num_val=1, image_size=64, seed=0)
+    limbs = {side: (1.0, 0.5, 0.3, -0.2) for side in ('left', 'right')}
+    figure = figure_keypoints(12.0, np.array([32.0, 32.0]), 0.0, 0.0, limbs)
+
+    def draw(rng):
+        return np.zeros((64, 64, 3), np.uint8), [figure, figure + 1]
+
+    out = write_coco_set(
+        str(tmp_path), params, draw, 'test', False, ann_id=lambda i, n: 100 * i + n
+    )
+    train = json.loads((out / 'train.json').read_text())
+    val = json.loads((out / 'val.json').read_text())
+    assert [a['id'] for a in train['annotations']] == [1, 2, 103, 104]
+    assert [a['id'] for a in val['annotations']] == [205, 206]
+    assert [a['image_id'] for a in val['annotations']] == [2, 2]
+    assert (out / 'DONE').exists() and (out / 'metainfo.py').exists()
