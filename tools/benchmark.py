@@ -41,12 +41,7 @@ from mmpose_rle.benchmark import (
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='base RLE config')
-    parser.add_argument(
-        '--variants',
-        nargs='+',
-        help='default: every top-down variant, or the one-stage baseline and ours for a '
-        'one-stage base config',
-    )
+    parser.add_argument('--variants', nargs='+', help="default: by the base config's kind")
     parser.add_argument('--out-dir', default='work_dirs/benchmark')
     parser.add_argument('--no-speed', action='store_true')
     parser.add_argument('--batch-sizes', type=int, nargs='+', default=[1, 32])
@@ -118,11 +113,8 @@ def main() -> None:
     os.makedirs(args.out_dir, exist_ok=True)
     base = Config.fromfile(args.config)
     init_default_scope('mmpose')
-    args.variants = args.variants or default_variants(base)
-    cfgs = {
-        name: make_variant(base, name, args.cfg_options, args.variant_cfg_options)
-        for name in args.variants
-    }
+    names = args.variants or default_variants(base)
+    cfgs = {n: make_variant(base, n, args.cfg_options, args.variant_cfg_options) for n in names}
     results: dict = {name: {} for name in cfgs}
     models = {}
     if not args.no_speed:
