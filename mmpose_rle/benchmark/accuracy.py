@@ -12,6 +12,7 @@ from typing import Dict
 
 import numpy as np
 from mmengine.config import Config
+from mmpose.models.pose_estimators import BottomupPoseEstimator
 
 from mmpose_rle.calibration import collect_predictions
 from mmpose_rle.engine import CPUAwareRunner
@@ -57,6 +58,10 @@ def evaluate_checkpoint(
     metrics.update(report)  # with 'curves': the reliability and sparsification curves
     coco = coco_metric_args(cfg.test_evaluator)
     meta = runner.test_dataloader.dataset.metainfo
+    if isinstance(model, BottomupPoseEstimator):  # rows: paired instances, not predictions
+        paired, missing = len(predictions['errors']), len(predictions['missing'])
+        metrics['missing'] = missing / max(paired + missing, 1)
+        coco = None  # the ranking reports need one row per predicted instance
     if coco is not None:
         sigmas = calibrated['temperature'] if 'sigmas' in predictions else None
         metrics.update(ranking_report(predictions, coco, meta, sigmas))

@@ -2,8 +2,19 @@
 
 import numpy as np
 import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmpose.registry import MODELS
 
 from mmpose_rle.benchmark import accuracy, mark_divergence, train_and_evaluate
+from tests.calibration.bottomup_fixtures import (
+    ONE_STAGE_CONFIG,
+    SMALL_OPTIONS,
+    NoisyOracle,
+    crowds_data,
+    use_oracle,
+)
 
 
 def test_a_diverged_run_is_failed_and_loses_its_perfect_coco_ap():
@@ -64,3 +75,23 @@ def test_evaluated_metrics_join_the_training_figures(stages, tmp_path):
     run = train_and_evaluate('cfg', str(tmp_path), 0, 2)
     assert run == {'train_time': 7.0, 'curve': [], 'PCK': 0.9, 'EPE': 2.0, 'coco/AP': 0.7}
     assert stages['calls'][1][1] == ('cfg', 'c.pth', str(tmp_path))  # the trained checkpoint
+
+
+def test_a_one_stage_checkpoint_is_evaluated_on_its_paired_instances(tmp_path, monkeypatch):
+    """A one-stage model whose head predicts every labelled figure (errors of twice its σ)
+    and one false positive per image: the σ report covers the pairs, none is missing, and
+    the per-prediction COCO reports are left out."""
+    data = crowds_data(tmp_path / 'data')
+    monkeypatch.setenv('MMPOSE_RLE_CROWDS_ROOT', str(data))
+    cfg = Config.fromfile(str(ONE_STAGE_CONFIG))
+    cfg.merge_from_dict(SMALL_OPTIONS)
+    cfg.merge_from_dict({k.replace('val_', 'test_', 1): v for k, v in SMALL_OPTIONS.items()})
+    init_default_scope('mmpose')
+    checkpoint = tmp_path / 'model.pth'
+    torch.save(dict(state_dict=MODELS.build(cfg.model).state_dict()), checkpoint)
+    use_oracle(monkeypatch, NoisyOracle(factor=2.0))
+    metrics = accuracy.evaluate_checkpoint(cfg, str(checkpoint), str(tmp_path / 'work'), folds=2)
+    assert metrics['missing'] == 0.0 and metrics['predicts_sigma']
+    assert 0.3 < metrics['raw/within_1sigma'] < 0.6  # σ reported half the true RMS
+    assert not any(k.startswith(('oracle_score/', 'sigma_score/')) for k in metrics)
+    assert 'coco/AP' in metrics
