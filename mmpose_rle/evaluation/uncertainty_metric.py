@@ -19,7 +19,8 @@ over the pairs ``n = (p, g)`` of prediction and ground truth of each sample
   (:func:`~mmpose_rle.evaluation.match_instances`); σ is ``keypoint_sigmas_image``, the
   ground-truth keypoints are in image pixels (MMPose's ``BottomupResize`` leaves them so).
   Ground truth left without a prediction is missing, not an error: on bottom-up data the
-  metric adds ``missing``, the share of labelled ground-truth instances left unpaired.
+  metric adds ``missing``, the share of labelled ground-truth instances left unpaired (the
+  only number, with a warning, when no visible keypoint was paired at all).
 
 Models without ``keypoint_sigmas`` give no numbers (and a warning).
 """
@@ -145,7 +146,16 @@ class UncertaintyMetric(BaseMetric):
             return {}
         errors = np.concatenate([r['errors'] for r in results])
         sigmas = np.concatenate([r['sigmas'] for r in results])
-        metrics = uncertainty_metrics(errors, sigmas, self.family)
+        if len(errors):
+            metrics = uncertainty_metrics(errors, sigmas, self.family)
+        else:
+            warnings.warn(
+                'UncertaintyMetric: no visible keypoint of a labelled instance was paired with '
+                'a prediction (bottom-up pairs need a box IoU of at least min_iou); only '
+                '`missing` is reported',
+                stacklevel=2,
+            )
+            metrics = {}
         matched = [r for r in results if 'missing' in r]
         if matched:
             missing = sum(r['missing'] for r in matched)

@@ -106,3 +106,12 @@ def test_top_down_samples_report_no_missing_share():
     metric = UncertaintyMetric()
     metric.process({}, [sample([[1.0, 2.0], [0.5, 0.5]], [[2.0, 4.0]] * 2, [1, 1])])
     assert 'missing' not in metric.compute_metrics(metric.results)
+
+
+def test_bottomup_metric_with_no_pair_reports_only_the_missing_share():
+    s = bottomup_sample()
+    s['pred_instances']['bboxes'] += 300.0  # no prediction overlaps a ground-truth box
+    metric = UncertaintyMetric()
+    metric.process({}, [s])
+    with pytest.warns(UserWarning, match='no visible keypoint'):
+        assert metric.compute_metrics(metric.results) == {'missing': 1.0}
