@@ -21,6 +21,7 @@ from .curves import learning_curve
 from .training import train_variant
 from .uncertainty_eval import (
     coco_metric_args,
+    model_coverage,
     ranking_report,
     sigma_scored_coco,
     uncertainty_report,
@@ -38,7 +39,9 @@ def evaluate_checkpoint(
     Returns:
         dict: the evaluator's metrics; ``raw/…``, ``temperature/…``, ``power/…``,
         ``predicts_sigma`` and ``curves``
-        (:func:`~mmpose_rle.benchmark.uncertainty_eval.uncertainty_report`); and for models
+        (:func:`~mmpose_rle.benchmark.uncertainty_eval.uncertainty_report`);
+        ``model/nominal_{1,2}sigma`` for an RLE head
+        (:func:`~mmpose_rle.benchmark.uncertainty_eval.model_coverage`); and for models
         with σ, ``sigma_score/coco/AP`` and the like, COCO AP with each keypoint scored by
         its expected OKS under the cross-fitted temperature-calibrated σ; with a
         ``CocoMetric``, :func:`~mmpose_rle.benchmark.uncertainty_eval.ranking_report`'s
@@ -56,6 +59,7 @@ def evaluate_checkpoint(
     report = uncertainty_report(predictions, family, folds)
     calibrated = report.pop('calibrated_sigmas')
     metrics.update(report)  # with 'curves': the reliability and sparsification curves
+    metrics.update(model_coverage(model.head))
     coco = coco_metric_args(cfg.test_evaluator)
     meta = runner.test_dataloader.dataset.metainfo
     if isinstance(model, BottomupPoseEstimator):  # rows: paired instances, not predictions

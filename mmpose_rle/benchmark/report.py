@@ -54,11 +54,14 @@ ACCURACY_COLUMNS = [
     ('train_time', 'train time (s)', '{:.0f}'),
     ('iter_time', 's / iteration', '{:.3f}'),
 ]
-#: The uncertainty table: the model's own σ (only where it predicts one) and σ calibrated on
-#: held-out folds (``temperature``; for the heatmap head, of 1/score).
+#: The uncertainty table: the model's own σ (only where it predicts one), the coverage its
+#: fitted model implies at 1σ and 2σ, and σ calibrated on held-out folds (``temperature``;
+#: for the heatmap head, of 1/score).
 UNCERTAINTY_COLUMNS = [
     ('raw/within_1sigma', 'within 1σ', '{:.2f}'),
     ('raw/within_2sigma', 'within 2σ', '{:.2f}'),
+    ('model/nominal_1sigma', "model's 1σ", '{:.2f}'),
+    ('model/nominal_2sigma', "model's 2σ", '{:.2f}'),
     ('raw/ece', 'ECE', '{:.3f}'),
     ('raw/nll', 'NLL', '{:.2f}'),
     ('temperature/within_1sigma', 'cal. within 1σ', '{:.2f}'),

@@ -20,10 +20,14 @@ unit); AUSE and ρ after calibration do.
 :func:`ranking_report` says how well the instance scores (the model's own and the σ score)
 rank the instances by their true OKS, and the AP of the best ranking
 (:mod:`~mmpose_rle.evaluation.instance_ranking`).
+
+:func:`model_coverage` gives the coverage that the fitted RLE model itself implies at ``kσ``
+(its flow's shape, not the Laplace or Gaussian family of the metrics' ``nominal``), so raw
+coverage can be read against what the model claims.
 """
 
 import copy
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 from mmengine.evaluator import Evaluator
@@ -38,9 +42,34 @@ from mmpose_rle.evaluation import (
     sparsification,
 )
 
-__all__ = ['uncertainty_report', 'sigma_scored_coco', 'ranking_report', 'CALIBRATIONS']
+__all__ = [
+    'uncertainty_report',
+    'sigma_scored_coco',
+    'ranking_report',
+    'model_coverage',
+    'CALIBRATIONS',
+]
 
 CALIBRATIONS = ('temperature', 'power')
+
+
+def model_coverage(head: object, ks: Sequence[float] = (1, 2)) -> Dict[str, float]:
+    """The coverage the head's fitted model implies for its own σ.
+
+    ``model/nominal_{k}sigma = mean_c P_p(|x̄_c| ≤ k s_c)``, with ``p`` the density of the
+    normalised residual the flow was fitted to and ``s_c`` its RMS
+    (:meth:`~mmpose_rle.models.losses.RLEPredictive.coverage`): what a σ that means what
+    the model says should cover. Empty for a head without an RLE flow (the heatmap head) and
+    in the basic design, whose error shape changes with ``μ̂``.
+
+    Args:
+        head (object): A pose model's head.
+        ks (Sequence[float]): The multiples ``k`` of σ. Default: ``(1, 2)``.
+    """
+    model = getattr(head, 'predictive_model', None)
+    if model is None or model.flow is None or model.design == 'basic':
+        return {}
+    return {f'model/nominal_{k}sigma': float(model.coverage(float(k)).mean()) for k in ks}
 
 
 def _raw_sigmas(predictions: Dict[str, np.ndarray]) -> np.ndarray:

@@ -4,9 +4,13 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from mmpose_rle.benchmark import CALIBRATIONS, uncertainty_report
-from mmpose_rle.benchmark.uncertainty_eval import coco_metric_args
+from mmpose_rle.benchmark.uncertainty_eval import coco_metric_args, model_coverage
+from mmpose_rle.models.flows import RealNVP
+from mmpose_rle.models.losses.rle_predictive import RLEPredictive
+from tests.helpers import randomise_
 
 
 def predictions(n=600, k=2, scale=3.0, seed=0, with_sigmas=True):
@@ -73,3 +77,29 @@ def test_the_coco_metric_of_an_evaluator():
         dict(coco, type='mmpose.CocoMetric')
     )
     assert coco_metric_args([dict(type='PCKAccuracy'), dict(type='AUC')]) is None
+
+
+class _Head:
+    def __init__(self, model=None):
+        if model is not None:
+            self.predictive_model = model
+
+
+def test_model_coverage_is_the_fitted_flows_own_coverage_at_its_rms():
+    flow = randomise_(RealNVP(), std=0.3, seed=3).eval()
+    got = model_coverage(_Head(RLEPredictive(flow)), ks=(1, 2))
+    torch.manual_seed(0)
+    with torch.no_grad():
+        x = flow.sample(200_000)  # plain Monte Carlo draws of G
+    rms = x.pow(2).mean(0).sqrt()
+    for k in (1, 2):
+        expected = (x.abs() <= k * rms).float().mean(0).mean().item()
+        assert got[f'model/nominal_{k}sigma'] == pytest.approx(expected, abs=0.01)
+    assert abs(got['model/nominal_1sigma'] - math.erf(1 / math.sqrt(2))) > 0.01  # not N(0, 1)
+
+
+def test_model_coverage_is_empty_without_a_flow_and_in_the_basic_design():
+    assert model_coverage(_Head()) == {}
+    assert model_coverage(_Head(RLEPredictive())) == {}
+    basic = RLEPredictive(RealNVP().eval(), design='basic')
+    assert model_coverage(_Head(basic)) == {}
