@@ -5,6 +5,7 @@ the RLE configs are their baselines with only the head swapped."""
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -13,7 +14,7 @@ from mmengine.logging import MessageHub
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmpose.models.heads.hybrid_heads.yoloxpose_head import YOLOXPoseHead
-from mmpose.registry import DATASETS, MODELS
+from mmpose.registry import DATASETS, MODELS, TRANSFORMS
 
 from mmpose_rle.datasets import SyntheticCrowds, generate_synthetic_crowds
 from mmpose_rle.models import YOLOXPoseRLEHead
@@ -97,3 +98,39 @@ def test_rle_config_is_its_baseline_with_the_head_swapped(base, rle, monkeypatch
     assert head['type'] == 'mmpose_rle.YOLOXPoseRLEHead' and base_head['type'] == 'YOLOXPoseHead'
     extra = {k: v for k, v in head.items() if k not in base_head or k == 'type'}
     assert set(extra) == {'type', 'loss_rle', 'metainfo'}
+
+
+#: (config, image size (w, h) of its data): training must see instances at the test's scale.
+SCALES = [
+    ('own_data/yoloxpose_tiny_openfield-320.py', (640, 480)),
+    ('one_stage/yoloxpose_tiny_crowds-192.py', (192, 192)),
+]
+
+
+@pytest.mark.parametrize('name, image_size', SCALES)
+def test_training_sees_instances_at_the_test_scale(name, image_size, crowds, monkeypatch):
+    """The training affine without its random part maps a box as ``BottomupResize`` maps
+    the image at test time (same factor, image pixels to input pixels)."""
+    monkeypatch.setenv('MMPOSE_RLE_CROWDS_ROOT', str(crowds))
+    cfg = Config.fromfile(str(ROOT / 'configs' / name))
+    (affine,) = [t for t in cfg.train_pipeline if t['type'] == 'BottomupRandomAffine']
+    (resize,) = [t for t in cfg.val_pipeline if t['type'] == 'BottomupResize']
+    affine = dict(
+        affine, shift_factor=0.0, rotate_factor=0.0, shear_factor=0.0, scale_factor=(1.0, 1.0)
+    )
+    w, h = image_size
+    image = np.zeros((h, w, 3), np.uint8)
+    box = np.array([[0.25 * w, 0.25 * h, 0.75 * w, 0.75 * h]], np.float32)
+    trained = TRANSFORMS.build(affine)(
+        dict(
+            img=image.copy(),
+            img_shape=(h, w),
+            bbox=box.copy(),
+            keypoints=np.zeros((1, 1, 2), np.float32),
+            keypoints_visible=np.ones((1, 1), np.float32),
+        )
+    )
+    tested = TRANSFORMS.build(resize)(dict(img=image.copy(), img_shape=(h, w), ori_shape=(h, w)))
+    test_factor = np.asarray(tested['input_size'], float) / np.asarray(tested['input_scale'])
+    train_factor = (trained['bbox'][0, 2:] - trained['bbox'][0, :2]) / (box[0, 2:] - box[0, :2])
+    np.testing.assert_allclose(train_factor, test_factor, rtol=1e-3)

@@ -3,6 +3,10 @@
 # One mouse per frame, so the test keeps the best-scoring instance (nms_pre=1) and MMPose's
 # PCK/AUC/EPE compare it with the label. yoloxpose-rle_tiny_openfield-320.py swaps in the RLE
 # head. For your data change data_root, the annotation files and the metainfo file.
+# Training scales each frame to the input as the test's BottomupResize does ('affine' mode,
+# long side): MMPose's 'perspective' mode keeps image pixels 1:1 (its COCO recipe resizes in
+# Mosaic first), which on frames larger than the input would crop them and train the
+# instances at another scale than the test sees.
 _base_ = ['../one_stage/yoloxpose_tiny_crowds-192.py']
 
 data_root = '{{$OPENFIELD_ROOT:../shared/data/openfield}}/'
@@ -35,7 +39,8 @@ train_pipeline = [
         scale_factor=(0.75, 1.25),
         pad_val=114,
         distribution='uniform',
-        transform_mode='perspective',
+        transform_mode='affine',  # the frame scaled to the input, as BottomupResize at test
+        scale_type='long',
         bbox_keep_corner=False,
         clip_border=True,
     ),
