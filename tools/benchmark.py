@@ -104,7 +104,13 @@ def _input_size(cfg: Config):
 
 
 def _num_keypoints(model: torch.nn.Module) -> int:
-    return getattr(model.head, 'num_joints', None) or model.head.out_channels
+    """The keypoint count of a top-down head (``num_joints`` / ``out_channels``) or of a
+    one-stage head (``num_keypoints``)."""
+    head = model.head
+    for name in ('num_joints', 'num_keypoints', 'out_channels'):
+        if getattr(head, name, None):
+            return getattr(head, name)
+    raise ValueError(f'{type(head).__name__}: cannot tell its number of keypoints')
 
 
 def main() -> None:
