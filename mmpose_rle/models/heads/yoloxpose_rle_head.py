@@ -32,6 +32,12 @@ replaces MMPose's OKS term or is an auxiliary beside it is the OKS loss's ``loss
 (0 replaces it). The loss is a negative log-density and may be negative; only its
 gradients matter to training.
 
+**Paired with MMPose's head.** The σ convolutions and the flow draw their weights on a forked
+random state, and the σ convolutions are not ``nn.Conv2d`` modules (a model-level
+``init_cfg`` for convolutions passes them by), so a model with this head draws every shared
+weight (backbone, neck, MMPose's branches) exactly as the same model with MMPose's head at the
+same seed: a comparison of the two measures the RLE term, not another initialisation.
+
 **Prediction.** MMPose's decoding, score threshold, top-k and NMS (its public helpers
 ``filter_scores_and_topk`` and ``nms_torch``), and per kept instance:
 
@@ -143,7 +149,8 @@ class YOLOXPoseRLEHead(RLEPredictiveMixin, YOLOXPoseHead):
                 sigma_init=sigma_init,
             )
         )
-        self.loss_rle = MODELS.build(loss_rle)
+        with torch.random.fork_rng(devices=[]):  # the flow's draws leave the stream as it was
+            self.loss_rle = MODELS.build(loss_rle)
         self.loss_rle_weight = loss_rle_weight
         self.predictive_model = RLEPredictive.of(self.loss_rle)
         self.residual_unit = residual_unit

@@ -13,8 +13,31 @@ from typing import List, Optional, Tuple
 import torch
 from mmpose.models.heads.hybrid_heads.yoloxpose_head import YOLOXPoseHeadModule
 from torch import Tensor, nn
+from torch.nn import functional as F
 
-__all__ = ['YOLOXPoseRLEHeadModule']
+__all__ = ['YOLOXPoseRLEHeadModule', 'PointwiseConv']
+
+
+class PointwiseConv(nn.Module):
+    """A ``1×1`` convolution ``(B, C, H, W) → (B, O, H, W)`` with ``nn.Conv2d``'s parameters
+    (``weight`` ``(O, C, 1, 1)``, ``bias`` ``(O,)``) and default initialisation, that is not an
+    ``nn.Conv2d``: a model-level ``init_cfg`` for ``Conv2d`` layers (YOLOX-Pose configs
+    re-initialise every convolution this way) draws nothing for it, so the random stream of
+    every later initialisation stays MMPose's.
+
+    Args:
+        in_channels (int): ``C``.
+        out_channels (int): ``O``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        reference = nn.Conv2d(in_channels, out_channels, 1)
+        self.weight = nn.Parameter(reference.weight.detach().clone())
+        self.bias = nn.Parameter(reference.bias.detach().clone())
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.conv2d(x, self.weight, self.bias)
 
 
 class YOLOXPoseRLEHeadModule(YOLOXPoseHeadModule):
@@ -36,11 +59,14 @@ class YOLOXPoseRLEHeadModule(YOLOXPoseHeadModule):
         super().__init__(*args, **kwargs)
 
     def _init_pose_branch(self) -> None:
-        """MMPose's pose branch, then the σ convolutions ``out_kpt_sigma`` (``2K`` channels)."""
+        """MMPose's pose branch, then the σ convolutions ``out_kpt_sigma`` (``2K`` channels,
+        :class:`PointwiseConv`), drawn on a forked random state."""
         super()._init_pose_branch()
-        self.out_kpt_sigma = nn.ModuleList(
-            nn.Conv2d(self.feat_channels, self.num_keypoints * 2, 1) for _ in self.featmap_strides
-        )
+        with torch.random.fork_rng(devices=[]):
+            self.out_kpt_sigma = nn.ModuleList(
+                PointwiseConv(self.feat_channels, self.num_keypoints * 2)
+                for _ in self.featmap_strides
+            )
 
     def init_weights(self) -> None:
         """MMPose's initialisation, then the σ biases from ``sigma_init``."""

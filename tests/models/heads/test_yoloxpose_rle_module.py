@@ -4,9 +4,12 @@ import math
 
 import pytest
 import torch
+from mmengine.model import initialize
 from mmpose.models.heads.hybrid_heads.yoloxpose_head import YOLOXPoseHeadModule
+from torch import nn
 
 from mmpose_rle.models.heads import YOLOXPoseRLEHeadModule
+from mmpose_rle.models.heads.yoloxpose_rle_module import PointwiseConv
 
 ARGS = dict(
     num_keypoints=3, in_channels=8, feat_channels=8, stacked_convs=1, featmap_strides=[8, 16]
@@ -48,3 +51,15 @@ def test_sigma_init_sets_the_biases():
 def test_sigma_init_outside_the_unit_interval_raises():
     with pytest.raises(ValueError, match='sigma_init'):
         YOLOXPoseRLEHeadModule(**ARGS, sigma_init=0.0)
+
+
+def test_pointwise_conv_is_a_one_by_one_convolution_that_conv_inits_pass_by():
+    layer = PointwiseConv(6, 4)
+    assert layer.weight.shape == (4, 6, 1, 1) and layer.bias.shape == (4,)
+    x = torch.randn(2, 6, 5, 3)
+    reference = nn.Conv2d(6, 4, 1)
+    reference.load_state_dict(layer.state_dict())
+    torch.testing.assert_close(layer(x), reference(x))
+    before = layer.weight.detach().clone()
+    initialize(nn.Sequential(layer), dict(type='Kaiming', layer='Conv2d'))
+    assert torch.equal(layer.weight, before)
