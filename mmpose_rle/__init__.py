@@ -7,11 +7,20 @@ checkpoints for ``torch.load(weights_only=True)`` (see
 :mod:`mmpose_rle.engine.safe_checkpoint`).
 """
 
-from . import engine, evaluation, models, visualization  # noqa: F401  (registers the parts)
+from . import datasets, engine, evaluation, models, visualization  # noqa: F401  (registers the parts)
 from .engine import allow_mmengine_checkpoints
 from .registry import MODELS, SCOPE
 from .version import __version__
 
 allow_mmengine_checkpoints()
 
-__all__ = ['__version__', 'MODELS', 'SCOPE', 'engine', 'evaluation', 'models', 'visualization']
+__all__ = [
+    '__version__',
+    'MODELS',
+    'SCOPE',
+    'datasets',
+    'engine',
+    'evaluation',
+    'models',
+    'visualization',
+]

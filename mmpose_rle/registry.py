@@ -5,6 +5,7 @@ MMPose's ``RLEHead``/``RLELoss`` stay MMPose's. Configs name our parts with the 
 prefix, which any registry of the OpenMMLab tree resolves through its children::
 
     >>> from mmpose.registry import MODELS as MMPOSE_MODELS
+from mmpose.registry import TRANSFORMS as MMPOSE_TRANSFORMS
     >>> import mmpose_rle  # registers everything
     >>> head = MMPOSE_MODELS.build(dict(type='mmpose_rle.RLEHead', in_channels=8,
     ...                                 num_joints=2))
@@ -17,6 +18,7 @@ from mmpose.registry import HOOKS as MMPOSE_HOOKS
 from mmpose.registry import INFERENCERS as MMPOSE_INFERENCERS
 from mmpose.registry import METRICS as MMPOSE_METRICS
 from mmpose.registry import MODELS as MMPOSE_MODELS
+from mmpose.registry import TRANSFORMS as MMPOSE_TRANSFORMS
 from mmpose.registry import VISUALIZERS as MMPOSE_VISUALIZERS
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     'METRICS',
     'VISUALIZERS',
     'INFERENCERS',
+    'TRANSFORMS',
 ]
 
 SCOPE = 'mmpose_rle'
@@ -53,4 +56,8 @@ VISUALIZERS = Registry(
 #: Inferencers.
 INFERENCERS = Registry(
     'inferencer', parent=MMPOSE_INFERENCERS, scope=SCOPE, locations=['mmpose_rle.apis']
+)
+#: Data transforms.
+TRANSFORMS = Registry(
+    'transform', parent=MMPOSE_TRANSFORMS, scope=SCOPE, locations=['mmpose_rle.datasets']
 )

@@ -1,5 +1,5 @@
 """Data sets: the procedural quick-start data, 2-D images and 3-D skeletons (MMPose's
-data sets do the rest)."""
+data sets do the rest), and the whole-frame crop of a top-down test with no boxes."""
 
 from .synthetic import (
     FLIP_PAIRS,
@@ -21,6 +21,7 @@ from .synthetic3d import (
 )
 from .synthetic_crowds import SyntheticCrowds, generate_synthetic_crowds
 from .synthetic_video import FigureVideo, figure_video, write_video
+from .whole_frame_box import WholeFrameBox
 
 __all__ = [
     'KEYPOINTS',
@@ -42,4 +43,5 @@ __all__ = [
     'SyntheticLifting',
     'skeleton_poses',
     'generate_synthetic_lifting',
+    'WholeFrameBox',
 ]
