@@ -143,12 +143,17 @@ def markdown(results: Dict[str, dict], reference: str = 'rle') -> str:
 def _accuracy_table(acc: Dict[str, dict], columns: list, raw_needs_sigma: bool = False) -> list:
     """Rows of mean ± std over seeds; ``raw/…`` cells are left empty for models without σ."""
     cols = [c for c in columns if any(c[0] in s for s in acc.values())]
-    seeds = max(max(v['n'] for v in s.values()) for s in acc.values())
+    counts = {name: max(v['n'] for v in s.values()) for name, s in acc.items()}
+    over = f'{max(counts.values())} seed(s)'
+    uneven = len(set(counts.values())) > 1  # then every row names its own count
     lines = [
-        f'| model (mean ± std over {seeds} seed(s)) | ' + ' | '.join(c[1] for c in cols) + ' |',
+        f'| model (mean ± std over {"seeds" if uneven else over}) | '
+        + ' | '.join(c[1] for c in cols)
+        + ' |',
         '|---' * (len(cols) + 1) + '|',
     ]
     for name, s in acc.items():
+        label = f'{name} ({counts[name]} seed(s))' if uneven else name
         with_sigma = s.get('predicts_sigma', {}).get('mean', 0) > 0
         cells = [
             '—'
@@ -156,7 +161,7 @@ def _accuracy_table(acc: Dict[str, dict], columns: list, raw_needs_sigma: bool =
             else format_cell(s, k, f)
             for k, _, f in cols
         ]
-        lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
+        lines.append(f'| {label} | ' + ' | '.join(cells) + ' |')
     return lines
 
 

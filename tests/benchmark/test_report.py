@@ -24,6 +24,15 @@ def test_summary_and_markdown():
     assert '| l1 | — | — | 10.0 | 1.25× |' in table
 
 
+def test_rows_name_their_seed_count_when_models_have_different_counts():
+    three = summarise([dict(PCK=0.5), dict(PCK=0.6), dict(PCK=0.7)])
+    two = summarise([dict(PCK=0.4), dict(PCK=0.6)])
+    table = markdown({'base': dict(accuracy=three), 'rle': dict(accuracy=two)})
+    assert '| model (mean ± std over seeds) |' in table
+    assert '| base (3 seed(s)) | 0.600 ± 0.082 |' in table
+    assert '| rle (2 seed(s)) | 0.500 ± 0.100 |' in table
+
+
 def test_results_files_hold_the_record_and_the_text(tmp_path):
     out = tmp_path / 'new' / 'dir'
     paths = write_results(str(out), dict(a=np.float32(0.5), b=[1, 'x']), '| table |\n')
