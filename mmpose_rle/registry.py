@@ -5,7 +5,6 @@ MMPose's ``RLEHead``/``RLELoss`` stay MMPose's. Configs name our parts with the 
 prefix, which any registry of the OpenMMLab tree resolves through its children::
 
     >>> from mmpose.registry import MODELS as MMPOSE_MODELS
-from mmpose.registry import TRANSFORMS as MMPOSE_TRANSFORMS
     >>> import mmpose_rle  # registers everything
     >>> head = MMPOSE_MODELS.build(dict(type='mmpose_rle.RLEHead', in_channels=8,
     ...                                 num_joints=2))
