@@ -20,7 +20,8 @@ class WholeFrameBox(BaseTransform):
     ``GetBBoxCenterScale`` turns a box (``bbox_xyxy2cs`` with the same ``padding``), which is
     what MMPose's ``inference_topdown`` does when it is given no boxes. The instance's own
     ``bbox`` is left as it is, so metrics normalised by the ground-truth box (PCK, COCO's OKS)
-    keep their meaning. Put it in a config by its type alone::
+    keep their meaning. It takes ``GetBBoxCenterScale``'s arguments, so on the command line
+    (``--cfg-options``) its type alone swaps it in::
 
         val_dataloader.dataset.pipeline.1.type=mmpose_rle.WholeFrameBox
 
