@@ -33,17 +33,8 @@ def main() -> None:
             raise SystemExit(f'merge_benchmarks: {file} does not exist')
         with open(file) as f:
             records.append(json.load(f))
-    results = merge_results(records)
-    paths = write_report(results, args.out_dir, command_line())
     sources = [r.get('command', '?') for r in records]
-    with open(paths['json']) as f:
-        record = json.load(f)
-    record['sources'] = sources
-    with open(paths['json'], 'w') as f:
-        json.dump(record, f, indent=2)
-        f.write('\n')
-    with open(paths['md'], 'a') as f:
-        f.write('\nMerged from the runs of:\n\n' + ''.join(f'- `{s}`\n' for s in sources))
+    paths = write_report(merge_results(records), args.out_dir, command_line(), sources=sources)
     print('written: ' + ', '.join(paths.values()))
 
 
