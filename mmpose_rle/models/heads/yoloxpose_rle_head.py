@@ -27,10 +27,15 @@ that for comparison. ``c_b`` only matters in the ``'basic'`` design (whose flow 
 **Loss.** ``loss_rle = w · RLELoss(u, ℓ, u_gt, v_k · λ_k)``: the RLE negative
 log-likelihood per positive prior (``size_average``), keypoint visibility ``v_k`` times the
 data set's ``joint_weights`` ``λ_k`` (from ``metainfo``; 1 without), weight ``w``
-(``loss_rle_weight``). Any design, ``Q`` and formulation of ``RLELoss`` applies. Whether it
-replaces MMPose's OKS term or is an auxiliary beside it is the OKS loss's ``loss_weight``
-(0 replaces it). The loss is a negative log-density and may be negative; only its
-gradients matter to training.
+(``loss_rle_weight``). With ``keypoint_reduction='sum'`` (the default) these weights enter as
+they are, so an instance contributes the sum of its ``K`` keypoints' negative
+log-likelihoods, as in MMPose's top-down ``RLELoss``; with ``'mean'`` they are divided by
+their sum over the instance's keypoints, ``v_k λ_k / Σ_j v_j λ_j``, so it contributes their
+weighted mean, as MMPose's ``OKSLoss`` with ``norm_target_weight`` reduces its term. The
+sum grows with ``K`` while the other terms of the loss do not. Any design, ``Q`` and
+formulation of ``RLELoss`` applies. Whether it replaces MMPose's OKS term or is an auxiliary
+beside it is the OKS loss's ``loss_weight`` (0 replaces it). The loss is a negative
+log-density and may be negative; only its gradients matter to training.
 
 **Paired with MMPose's head.** The σ convolutions and the flow draw their weights on a forked
 random state, and the σ convolutions are not ``nn.Conv2d`` modules (a model-level
@@ -72,12 +77,20 @@ from ..utils.sigma_calibration import SigmaCalibration
 from .predictive_mixin import RLEPredictiveMixin
 from .yoloxpose_rle_module import YOLOXPoseRLEHeadModule
 
-__all__ = ['YOLOXPoseRLEHead', 'OneStageOutputs', 'RESIDUAL_UNITS', 'KEYPOINT_SCORES']
+__all__ = [
+    'YOLOXPoseRLEHead',
+    'OneStageOutputs',
+    'RESIDUAL_UNITS',
+    'KEYPOINT_SCORES',
+    'KEYPOINT_REDUCTIONS',
+]
 
 #: Units of the residual: the instance's box size, or the prior's stride (grid cells).
 RESIDUAL_UNITS = ('instance', 'stride')
 #: Keypoint scores of the predictions.
 KEYPOINT_SCORES = ('visibility', 'sigma', 'product')
+#: How an instance's keypoint terms are reduced: summed, or their weighted mean.
+KEYPOINT_REDUCTIONS = ('sum', 'mean')
 
 
 class OneStageOutputs(NamedTuple):
@@ -111,6 +124,8 @@ class YOLOXPoseRLEHead(RLEPredictiveMixin, YOLOXPoseHead):
         loss_rle (dict): The RLE loss, built in ``mmpose_rle``'s registry. Default:
             ``mmpose_rle.RLELoss`` with target weights.
         loss_rle_weight (float): Weight ``w`` of the RLE term. Default: 1.
+        keypoint_reduction (str): ``'sum'`` or ``'mean'`` over an instance's keypoints
+            (module docstring). Default: ``'sum'``.
         residual_unit (str): ``'instance'`` or ``'stride'``. Default: ``'instance'``.
         keypoint_score (str): ``'visibility'``, ``'sigma'`` or ``'product'``. Default:
             ``'visibility'``.
@@ -126,6 +141,7 @@ class YOLOXPoseRLEHead(RLEPredictiveMixin, YOLOXPoseHead):
         head_module_cfg: ConfigType,
         loss_rle: ConfigType = dict(type='mmpose_rle.RLELoss', use_target_weight=True),
         loss_rle_weight: float = 1.0,
+        keypoint_reduction: str = 'sum',
         residual_unit: str = 'instance',
         keypoint_score: str = 'visibility',
         metainfo: Optional[str] = None,
@@ -135,6 +151,7 @@ class YOLOXPoseRLEHead(RLEPredictiveMixin, YOLOXPoseHead):
         for name, value, choices in (
             ('residual_unit', residual_unit, RESIDUAL_UNITS),
             ('keypoint_score', keypoint_score, KEYPOINT_SCORES),
+            ('keypoint_reduction', keypoint_reduction, KEYPOINT_REDUCTIONS),
         ):
             if value not in choices:
                 raise ValueError(
@@ -152,6 +169,7 @@ class YOLOXPoseRLEHead(RLEPredictiveMixin, YOLOXPoseHead):
         with torch.random.fork_rng(devices=[]):  # the flow's draws leave the stream as it was
             self.loss_rle = MODELS.build(loss_rle)
         self.loss_rle_weight = loss_rle_weight
+        self.keypoint_reduction = keypoint_reduction
         self.predictive_model = RLEPredictive.of(self.loss_rle)
         self.residual_unit = residual_unit
         self.keypoint_score = keypoint_score
@@ -263,6 +281,8 @@ class YOLOXPoseRLEHead(RLEPredictiveMixin, YOLOXPoseHead):
         pred = (keypoints - centre[:, None]) / scale
         label = (kpt_targets.to(pred) - centre[:, None]) / scale
         weights = vis_targets.to(pred) * self.joint_weights
+        if self.keypoint_reduction == 'mean':
+            weights = weights / weights.sum(-1, keepdim=True).clamp_min(1e-8)
         loss = self.loss_rle(pred, logits, label, weights.unsqueeze(-1))
         with torch.no_grad():
             visible = weights > 0

@@ -27,8 +27,9 @@ def _priors():
     return torch.cat(rows)
 
 
-def _expected_rle(head, feats, batch, unit='instance'):
-    """The RLE term from the module's raw outputs and MMPose's own assignment."""
+def _rle_inputs(head, feats, batch, unit='instance'):
+    """``pred, logits, label (P, K, 2)`` and ``weights (P, K)`` of the positive priors, from
+    the module's raw outputs and MMPose's own assignment."""
     cls, obj, bbox, kpt, vis, sig = head.head_module(feats)
     priors = _priors()
     stride = priors[:, 2:3]
@@ -56,8 +57,13 @@ def _expected_rle(head, feats, batch, unit='instance'):
     pred = (kpts.reshape(-1, K, 2)[pos] - centre[:, None]) / size[:, None, None]
     label = (gt_kpts - centre[:, None]) / size[:, None, None]
     logits = _flat(sig).reshape(-1, K, 2)[pos]
-    weights = gt_vis * head.joint_weights
-    return head.loss_rle(pred, logits, label, weights[..., None]), int(pos.sum())
+    return pred, logits, label, gt_vis * head.joint_weights
+
+
+def _expected_rle(head, feats, batch, unit='instance'):
+    """The RLE term with the weights as they are, and the number of positive priors."""
+    pred, logits, label, weights = _rle_inputs(head, feats, batch, unit)
+    return head.loss_rle(pred, logits, label, weights[..., None]), len(pred)
 
 
 @pytest.mark.parametrize('unit', ['instance', 'stride'])
@@ -68,6 +74,36 @@ def test_rle_term_matches_an_independent_computation(unit):
     expected, num_pos = _expected_rle(head, feats, batch, unit)
     assert num_pos > 0
     torch.testing.assert_close(losses['loss_rle'], 0.5 * expected)
+
+
+def _metainfo(path, joint_weights):
+    """A metainfo file of ``K`` unpaired keypoints with these ``joint_weights``."""
+    info = dict(
+        dataset_name='t',
+        keypoint_info={i: dict(name=f'k{i}', id=i, color=[0, 0, 0], swap='') for i in range(K)},
+        skeleton_info={},
+        joint_weights=joint_weights,
+        sigmas=[0.05] * K,
+    )
+    path.write_text(f'dataset_info = {info!r}\n')
+    return str(path)
+
+
+def test_keypoint_mean_is_each_instances_weighted_mean_over_its_keypoints(tmp_path):
+    meta = _metainfo(tmp_path / 'meta.py', [2.0, 1.0, 0.0, 1.0, 0.5])
+    head = build_head(metainfo=meta, keypoint_reduction='mean')
+    feats, batch = features(), samples()
+    loss = head.loss(feats, batch)['loss_rle']
+    pred, logits, label, weights = _rle_inputs(head, feats, batch)
+    per_instance = [  # the sum over one instance's keypoints, divided by its weights' sum
+        head.loss_rle(pred[i : i + 1], logits[i : i + 1], label[i : i + 1], w[None, :, None])
+        / w.sum()
+        for i, w in enumerate(weights)
+    ]
+    assert len(per_instance) > 1
+    torch.testing.assert_close(loss, torch.stack(per_instance).mean())
+    summed = build_head(metainfo=meta).loss(feats, batch)['loss_rle']
+    assert not torch.allclose(loss, summed)
 
 
 def test_mmpose_losses_are_unchanged():
@@ -82,16 +118,7 @@ def test_mmpose_losses_are_unchanged():
 
 
 def test_gradients_reach_the_sigma_branch_and_skip_zero_weight_keypoints(tmp_path):
-    meta = tmp_path / 'meta.py'
-    info = dict(
-        dataset_name='t',
-        keypoint_info={i: dict(name=f'k{i}', id=i, color=[0, 0, 0], swap='') for i in range(K)},
-        skeleton_info={},
-        joint_weights=[1.0, 1.0, 0.0, 1.0, 1.0],
-        sigmas=[0.05] * K,
-    )
-    meta.write_text(f'dataset_info = {info!r}\n')
-    head = build_head(metainfo=str(meta))
+    head = build_head(metainfo=_metainfo(tmp_path / 'meta.py', [1.0, 1.0, 0.0, 1.0, 1.0]))
     losses = head.loss(features(), samples())
     losses['loss_rle'].backward()
     grad = head.head_module.out_kpt_sigma[0].weight.grad.reshape(K, 2, -1)
@@ -195,6 +222,7 @@ def test_keypoint_scores(mode):
         (dict(residual_unit='cell'), 'residual_unit'),
         (dict(keypoint_score='peak'), 'keypoint_score'),
         (dict(sigma_init=1.5), 'sigma_init'),
+        (dict(keypoint_reduction='max'), 'keypoint_reduction'),
     ],
 )
 def test_bad_arguments_name_the_problem(kwargs, match):
