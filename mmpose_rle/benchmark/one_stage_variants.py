@@ -8,7 +8,9 @@ only the head's type and losses:
 * ``yoloxpose_rle_only`` — the RLE term replacing the OKS loss (its weight 0);
 * ``yoloxpose_rle_stride`` — the residual in strides (grid cells, Ultralytics' unit) instead
   of the instance's size;
-* ``yoloxpose_rle_exact`` — the ``'exact'`` (normalised) formulation of the RLE loss.
+* ``yoloxpose_rle_exact`` — the ``'exact'`` (normalised) formulation of the RLE loss;
+* ``yoloxpose_rle_kpt_mean`` — each instance's RLE term the weighted mean over its keypoints
+  (``keypoint_reduction='mean'``, as MMPose's OKS loss reduces its term) instead of their sum.
 """
 
 from typing import Callable, Dict, List
@@ -22,6 +24,7 @@ RLE_HEAD = 'mmpose_rle.YOLOXPoseRLEHead'
 _RLE_ONLY_ARGS = (
     'loss_rle',
     'loss_rle_weight',
+    'keypoint_reduction',
     'residual_unit',
     'keypoint_score',
     'metainfo',
@@ -57,12 +60,17 @@ def _exact(cfg: Config) -> None:
     cfg.model.head.loss_rle = dict(cfg.model.head.loss_rle, formulation='exact')
 
 
+def _kpt_mean(cfg: Config) -> None:
+    cfg.model.head.keypoint_reduction = 'mean'
+
+
 ONE_STAGE_VARIANTS: Dict[str, Callable[[Config], None]] = dict(
     yoloxpose=_baseline,
     yoloxpose_rle=_base,
     yoloxpose_rle_only=_rle_only,
     yoloxpose_rle_stride=_stride,
     yoloxpose_rle_exact=_exact,
+    yoloxpose_rle_kpt_mean=_kpt_mean,
 )
 #: The one-stage variants a benchmark runs by default: the baseline and ours.
 ONE_STAGE_DEFAULT_VARIANTS: List[str] = ['yoloxpose', 'yoloxpose_rle']

@@ -1,12 +1,17 @@
 """The one-stage variants: each changes only the head's type and losses."""
 
+import copy
+import inspect
+
 import pytest
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
+from mmpose.models.heads.hybrid_heads.yoloxpose_head import YOLOXPoseHead
 from mmpose.registry import MODELS
 
 from mmpose_rle.benchmark import default_variants, make_variant
 from mmpose_rle.benchmark.one_stage_variants import ONE_STAGE_VARIANTS, is_one_stage
+from mmpose_rle.models.heads import YOLOXPoseRLEHead
 from tests.helpers import QUICKSTART_CONFIG, ROOT
 
 ONE_STAGE_CONFIG = ROOT / 'configs/own_data/yoloxpose-rle_tiny_openfield-320.py'
@@ -41,6 +46,18 @@ def test_what_each_variant_changes(base):
     assert base.model.head.loss_oks.loss_weight == 30
     assert make_variant(base, 'yoloxpose_rle_stride').model.head.residual_unit == 'stride'
     assert make_variant(base, 'yoloxpose_rle_exact').model.head.loss_rle.formulation == 'exact'
+    assert make_variant(base, 'yoloxpose_rle_kpt_mean').model.head.keypoint_reduction == 'mean'
+
+
+def test_the_baseline_drops_every_argument_of_ours_that_mmposes_head_lacks(base):
+    ours = inspect.signature(YOLOXPoseRLEHead.__init__).parameters
+    theirs = inspect.signature(YOLOXPoseHead.__init__).parameters
+    extra = {n: p.default for n, p in ours.items() if n not in theirs and n != 'kwargs'}
+    assert set(extra) - set(base.model.head)  # the test sets arguments the config leaves out
+    cfg = copy.deepcopy(base)
+    cfg.model.head.update(extra)
+    init_default_scope('mmpose')
+    MODELS.build(make_variant(cfg, 'yoloxpose').model.head)
 
 
 def test_defaults_and_kinds(base):
