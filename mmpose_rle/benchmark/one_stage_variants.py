@@ -29,6 +29,7 @@ _RLE_ONLY_ARGS = (
     'keypoint_score',
     'metainfo',
     'sigma_init',
+    'sigma_detach',
 )
 
 

@@ -132,6 +132,8 @@ class YOLOXPoseRLEHead(RLEPredictiveMixin, YOLOXPoseHead):
         metainfo (str, optional): A data set's metainfo file, for its ``joint_weights``.
             Default: None (all 1).
         sigma_init (float, optional): Initial ``σ̂`` (:class:`YOLOXPoseRLEHeadModule`).
+        sigma_detach (bool): The σ branch reads the pose features through a stop-gradient
+            (:class:`YOLOXPoseRLEHeadModule`). Default: False.
         **kwargs: ``YOLOXPoseHead``'s other arguments (assigner, prior generator, losses).
     """
 
@@ -146,6 +148,7 @@ class YOLOXPoseRLEHead(RLEPredictiveMixin, YOLOXPoseHead):
         keypoint_score: str = 'visibility',
         metainfo: Optional[str] = None,
         sigma_init: Optional[float] = None,
+        sigma_detach: bool = False,
         **kwargs,
     ) -> None:
         for name, value, choices in (
@@ -164,6 +167,7 @@ class YOLOXPoseRLEHead(RLEPredictiveMixin, YOLOXPoseHead):
                 featmap_strides=self.featmap_strides,
                 num_keypoints=num_keypoints,
                 sigma_init=sigma_init,
+                sigma_detach=sigma_detach,
             )
         )
         with torch.random.fork_rng(devices=[]):  # the flow's draws leave the stream as it was

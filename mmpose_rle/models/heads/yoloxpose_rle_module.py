@@ -4,7 +4,9 @@ r"""The layers of the one-stage RLE head: MMPose's YOLOX-Pose head module plus a
 objectness, keypoint offsets and visibility per feature level) with one more ``1×1``
 convolution per level on the pose features: the σ logits ``ℓ`` of each keypoint and
 coordinate, ``σ̂ = sigmoid(ℓ)``. The σ branch reads the same features as the keypoint
-offsets, so it adds ``feat_channels · 2K`` weights per level and nothing else.
+offsets, so it adds ``feat_channels · 2K`` weights per level and nothing else. With
+``sigma_detach`` it reads them through a stop-gradient: σ is learned from the features without
+pulling on them, and only the keypoint offsets' gradient reaches the shared layers.
 """
 
 import math
@@ -47,15 +49,24 @@ class YOLOXPoseRLEHeadModule(YOLOXPoseHeadModule):
         sigma_init (float, optional): Initial ``σ̂`` in ``(0, 1)``: the σ biases are set to
             ``logit(sigma_init)`` after the initialisation. None keeps the initialiser's
             biases. Default: None.
+        sigma_detach (bool): Read the pose features through a stop-gradient in the σ
+            branch (module docstring). Default: False.
         **kwargs: ``YOLOXPoseHeadModule``'s arguments.
     """
 
-    def __init__(self, *args, sigma_init: Optional[float] = None, **kwargs) -> None:
+    def __init__(
+        self,
+        *args,
+        sigma_init: Optional[float] = None,
+        sigma_detach: bool = False,
+        **kwargs,
+    ) -> None:
         if sigma_init is not None and not 0 < sigma_init < 1:
             raise ValueError(
                 f'YOLOXPoseRLEHeadModule: sigma_init must lie in (0, 1), got {sigma_init!r}'
             )
         self.sigma_init = sigma_init
+        self.sigma_detach = sigma_detach
         super().__init__(*args, **kwargs)
 
     def _init_pose_branch(self) -> None:
@@ -100,7 +111,7 @@ class YOLOXPoseRLEHeadModule(YOLOXPoseHeadModule):
                 self.out_bbox[level](reg_feat),
                 self.out_kpt[level](pose_feat),
                 self.out_kpt_vis[level](pose_feat),
-                self.out_kpt_sigma[level](pose_feat),
+                self.out_kpt_sigma[level](pose_feat.detach() if self.sigma_detach else pose_feat),
             )
             for out, value in zip(outputs, maps):
                 out.append(value)

@@ -63,3 +63,25 @@ def test_pointwise_conv_is_a_one_by_one_convolution_that_conv_inits_pass_by():
     before = layer.weight.detach().clone()
     initialize(nn.Sequential(layer), dict(type='Kaiming', layer='Conv2d'))
     assert torch.equal(layer.weight, before)
+
+
+@pytest.mark.parametrize('detach', [False, True])
+def test_sigma_detach_stops_the_sigma_gradient_at_the_pose_features(detach):
+    torch.manual_seed(0)
+    module = YOLOXPoseRLEHeadModule(**ARGS, sigma_detach=detach)
+    torch.manual_seed(0)
+    plain = YOLOXPoseRLEHeadModule(**ARGS)
+    plain.load_state_dict(module.state_dict())
+    feats = tuple(f.requires_grad_() for f in _feats())
+    sigma = module(feats)[5]
+    for got, want in zip(sigma, plain(feats)[5]):
+        torch.testing.assert_close(got, want)  # the forward pass is unchanged
+    grads = torch.autograd.grad(
+        sum(s.square().sum() for s in sigma),
+        [*feats, module.conv_pose[0][0].conv.weight, module.out_kpt_sigma[0].weight],
+        allow_unused=True,
+    )
+    upstream, sigma_weight = grads[:-1], grads[-1]
+    assert sigma_weight is not None and sigma_weight.abs().sum() > 0
+    reached = [g is not None and g.abs().sum() > 0 for g in upstream]
+    assert reached == [not detach] * len(upstream)
