@@ -1,6 +1,6 @@
 """Inference with σ (MMPose's inferencer and API), smoothing, ONNX and conversion."""
 
-from .boxes import BoxSource, coco_box_source, one_stage_box_source
+from .boxes import BoxSource, coco_box_source, coco_detections, one_stage_box_source
 from .convert_official import convert_official_state_dict
 from .inference import PoseResult, inference_rle, init_rle_model
 from .inferencer import SigmaPoseInferencer, instance_dicts, smooth_table
@@ -12,6 +12,7 @@ __all__ = [
     'BoxSource',
     'PoseResult',
     'coco_box_source',
+    'coco_detections',
     'one_stage_box_source',
     'SigmaPoseInferencer',
     'inference_rle',

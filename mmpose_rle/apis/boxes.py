@@ -13,7 +13,13 @@ from mmpose.models import BottomupPoseEstimator
 
 import mmpose_rle  # noqa: F401  (registers the parts)
 
-__all__ = ['BoxSource', 'coco_box_source', 'one_stage_box_source', 'ranked_boxes']
+__all__ = [
+    'BoxSource',
+    'coco_box_source',
+    'coco_detections',
+    'one_stage_box_source',
+    'ranked_boxes',
+]
 
 #: A box source maps an image (its path, or a BGR array such as a video frame) to its
 #: ``(N, 4)`` boxes ``(x1, y1, x2, y2)`` or ``(N, 5)`` boxes with a score, in image pixels.
@@ -125,3 +131,38 @@ def one_stage_box_source(
         )
 
     return source
+
+
+def coco_detections(
+    source: BoxSource, ann_file: str, img_prefix: str = '', category_id: int = 1
+) -> List[dict]:
+    """A box source's boxes for every image of a COCO file, as COCO detection results.
+
+    The result is what MMDetection writes and what MMPose's ``bbox_file`` and
+    :class:`~mmpose_rle.datasets.DetectedBox` read, so a top-down model can be tested with
+    the boxes of a one-stage model (:func:`one_stage_box_source`) or any other source.
+
+    Args:
+        source (BoxSource): ``path -> (N, 4)`` or ``(N, 5)`` boxes ``(x1, y1, x2, y2[,
+            score])``, image pixels; a box without a score gets 1.
+        ann_file (str): The COCO file whose ``images`` to run over.
+        img_prefix (str): Directory the images' ``file_name`` is relative to.
+        category_id (int): Category of every detection. Default: 1.
+
+    Returns:
+        list[dict]: ``{'image_id', 'category_id', 'bbox': [x, y, w, h], 'score'}`` per box.
+    """
+    detections = []
+    for image in mmengine.load(ann_file).get('images', []):
+        boxes = np.asarray(source(os.path.join(img_prefix, image['file_name'])), np.float64)
+        for row in boxes.reshape(len(boxes), -1):
+            x1, y1, x2, y2 = (float(v) for v in row[:4])
+            detections.append(
+                dict(
+                    image_id=image['id'],
+                    category_id=category_id,
+                    bbox=[x1, y1, x2 - x1, y2 - y1],
+                    score=float(row[4]) if len(row) > 4 else 1.0,
+                )
+            )
+    return detections

@@ -1,6 +1,8 @@
 """Data sets: the procedural quick-start data, 2-D images and 3-D skeletons (MMPose's
-data sets do the rest), and the whole-frame crop of a top-down test with no boxes."""
+data sets do the rest), and the crops of a top-down test with no boxes (the whole frame) or
+with a detector's boxes."""
 
+from .detected_box import DetectedBox, load_coco_detections
 from .synthetic import (
     FLIP_PAIRS,
     KEYPOINTS,
@@ -44,4 +46,6 @@ __all__ = [
     'skeleton_poses',
     'generate_synthetic_lifting',
     'WholeFrameBox',
+    'DetectedBox',
+    'load_coco_detections',
 ]

@@ -7,7 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from mmpose_rle.apis.boxes import coco_box_source, one_stage_box_source, ranked_boxes
+from mmpose_rle.apis.boxes import (
+    coco_box_source,
+    coco_detections,
+    one_stage_box_source,
+    ranked_boxes,
+)
+from mmpose_rle.datasets import load_coco_detections
 from tests.helpers import QUICKSTART_CONFIG
 
 
@@ -97,3 +103,25 @@ def test_a_top_down_model_is_refused_as_a_one_stage_box_source(monkeypatch, tiny
     monkeypatch.setenv('MMPOSE_RLE_DATA_ROOT', str(tiny_figures))
     with pytest.raises(ValueError, match='bottom-up model'):
         one_stage_box_source(str(QUICKSTART_CONFIG))
+
+
+def test_coco_detections_run_the_source_over_every_image_and_read_back(tmp_path):
+    coco = dict(images=[dict(id=4, file_name='a.jpg'), dict(id=9, file_name='sub/b.jpg')])
+    seen = []
+
+    def source(path):
+        seen.append(path)
+        if path.endswith('a.jpg'):
+            return np.array([[10, 20, 40, 60, 0.8], [1, 2, 3, 4, 0.2]], np.float32)
+        return np.array([[5, 6, 15, 26]], np.float32)  # no score
+
+    dets = coco_detections(source, write_coco(tmp_path, coco), img_prefix='imgs')
+    assert seen == ['imgs/a.jpg', 'imgs/sub/b.jpg']
+    assert [d['image_id'] for d in dets] == [4, 4, 9]
+    assert dets[0]['bbox'] == [10, 20, 30, 40] and dets[0]['score'] == pytest.approx(0.8)
+    assert dets[2]['bbox'] == [5, 6, 10, 20] and dets[2]['score'] == 1.0
+    path = tmp_path / 'det.json'
+    path.write_text(json.dumps(dets))
+    back = load_coco_detections(str(path), score_thr=0.5)
+    np.testing.assert_array_equal(back[4], [[10, 20, 40, 60]])
+    np.testing.assert_array_equal(back[9], [[5, 6, 15, 26]])

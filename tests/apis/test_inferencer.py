@@ -345,6 +345,32 @@ def test_a_one_stage_model_is_the_box_source_of_a_top_down_model(one_stage, data
             np.testing.assert_allclose(a['keypoint_sigmas'], b['keypoint_sigmas'])
 
 
+def test_tools_detect_boxes_writes_the_one_stage_boxes_as_coco_detections(one_stage, tmp_path):
+    """``tools/detect_boxes.py``: every image of the COCO file, its boxes as the one-stage
+    source gives them, in ``x, y, w, h`` with their scores."""
+    spec = importlib.util.spec_from_file_location('detect_tool', ROOT / 'tools/detect_boxes.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    names = [Path(image).name for image in one_stage.images]
+    ann = tmp_path / 'ann.json'
+    ann.write_text(
+        json.dumps(dict(images=[dict(id=3, file_name=names[0]), dict(id=5, file_name=names[1])]))
+    )
+    out = tmp_path / 'det.json'
+    args = [one_stage.config, one_stage.checkpoint, str(ann), '--img-prefix', one_stage.folder]
+    tool.main([*args, '--out', str(out), '--score-thr', '0', '--max-boxes', '2'])
+    dets = mmengine.load(out)
+    source = one_stage_box_source(
+        one_stage.config, one_stage.checkpoint, score_thr=0.0, max_boxes=2
+    )
+    assert [d['image_id'] for d in dets] == [3, 3, 5, 5]
+    for image_id, image in zip((3, 5), one_stage.images):
+        boxes = source(image)
+        got = np.array([d['bbox'] + [d['score']] for d in dets if d['image_id'] == image_id])
+        want = np.concatenate([boxes[:, :2], boxes[:, 2:4] - boxes[:, :2], boxes[:, 4:]], 1)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+
+
 def test_a_one_stage_box_source_sees_video_frames(one_stage, data_roots, tmp_path):
     source = one_stage_box_source(
         one_stage.config, one_stage.checkpoint, score_thr=0.0, max_boxes=2
