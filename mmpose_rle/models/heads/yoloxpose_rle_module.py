@@ -6,7 +6,7 @@ convolution per level on the pose features: the σ logits ``ℓ`` of each keypoi
 coordinate, ``σ̂ = sigmoid(ℓ)``. The σ branch reads the same features as the keypoint
 offsets, so it adds ``feat_channels · 2K`` weights per level and nothing else. With
 ``sigma_detach`` it reads them through a stop-gradient: σ is learned from the features without
-pulling on them, and only the keypoint offsets' gradient reaches the shared layers.
+pulling on them, and the RLE term reaches the shared layers through the keypoint offsets only.
 """
 
 import math
