@@ -13,7 +13,7 @@
 """
 
 import os.path as osp
-from typing import Dict, Iterator, List, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from .curves import plot_learning_curves
 from .figures import figure
 
 __all__ = ['write_plots']
+
+#: Metrics a learning curve can plot, by preference: PCK (top-down), COCO AP (one-stage).
+_CURVE_KEYS = ('PCK', 'coco/AP')
 
 
 def _with_sigma(result: dict) -> bool:
@@ -111,6 +114,16 @@ def _sparsification(results: Dict[str, dict], path: str) -> None:
         ax.legend(fontsize=7)
 
 
+def _curve_key(curves: Dict[str, list]) -> Optional[str]:
+    """The metric the learning curves plot: the first of :data:`_CURVE_KEYS` that every
+    validation of every variant reports, or None."""
+    for key in _CURVE_KEYS:
+        in_every = [all(key in p for c in runs for p in c) for runs in curves.values()]
+        if in_every and all(in_every):
+            return key
+    return None
+
+
 def write_plots(results: Dict[str, dict], out_dir: str) -> Dict[str, str]:
     """Draw every figure the results allow; returns their paths by name."""
     paths = {}
@@ -121,9 +134,10 @@ def write_plots(results: Dict[str, dict], out_dir: str) -> Dict[str, str]:
         paths['throughput'] = osp.join(out_dir, 'accuracy_vs_throughput.png')
         _throughput(results, paths['throughput'])
     curves = {n: r['curves'] for n, r in results.items() if any(r.get('curves') or [])}
-    if curves and any(len(c) > 1 for runs in curves.values() for c in runs):
+    key = _curve_key(curves)
+    if key and any(len(c) > 1 for runs in curves.values() for c in runs):
         paths['learning_curves'] = osp.join(out_dir, 'learning_curves.png')
-        plot_learning_curves(curves, paths['learning_curves'])
+        plot_learning_curves(curves, paths['learning_curves'], key)
     if any(r.get('uncertainty_curves') for r in results.values()):
         paths['reliability'] = osp.join(out_dir, 'reliability.png')
         _reliability(results, paths['reliability'])

@@ -13,6 +13,9 @@ ACCURACY = dict(
 )
 SPEED = dict(throughput_b32_flip=100.0)
 CURVES = [[dict(epoch=1, time=5.0, PCK=0.5), dict(epoch=2, time=9.0, PCK=0.7)]]
+AP_CURVES = [
+    [{'epoch': 10, 'time': 5.0, 'coco/AP': 0.3}, {'epoch': 20, 'time': 9.0, 'coco/AP': 0.5}]
+]
 UNCERTAINTY = dict(
     reliability=dict(nominal=[0.1, 0.5, 0.9], raw=[0.2, 0.6, 0.8], temperature=[0.1, 0.5, 0.9]),
     sparsification=dict(fraction=[0.0, 0.5], by_sigma=[1.0, 0.7], oracle=[1.0, 0.4]),
@@ -27,6 +30,8 @@ UNCERTAINTY = dict(
         (dict(accuracy=ACCURACY, speed=SPEED), {'accuracy', 'throughput'}),
         (dict(accuracy=ACCURACY, curves=CURVES), {'accuracy', 'learning_curves'}),
         (dict(curves=[CURVES[0][:1]]), set()),  # one validation: no curve
+        (dict(curves=AP_CURVES), {'learning_curves'}),  # a one-stage benchmark: COCO AP
+        (dict(curves=[[{'epoch': 1, 'time': 1.0}, {'epoch': 2, 'time': 2.0}]]), set()),
         (dict(uncertainty_curves=[UNCERTAINTY]), {'reliability', 'sparsification'}),
     ],
 )
