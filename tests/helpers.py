@@ -1,14 +1,16 @@
 """Helpers shared by the tests."""
 
+import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Dict, List, Optional
 
 import torch
 
-__all__ = ['randomise_', 'ROOT', 'QUICKSTART_CONFIG', 'TINY_OPTIONS', 'run_tool']
+__all__ = ['randomise_', 'ROOT', 'QUICKSTART_CONFIG', 'TINY_OPTIONS', 'run_tool', 'load_tool']
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART_CONFIG = ROOT / 'configs/quickstart/rle_res18_synthetic-64x64.py'
@@ -52,3 +54,11 @@ def run_tool(
     )
     assert proc.returncode == 0, f'{args} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}'
     return proc
+
+
+def load_tool(name: str) -> ModuleType:
+    """``tools/<name>.py`` imported as a module, to call its ``main`` in the test process."""
+    spec = importlib.util.spec_from_file_location(f'{name}_tool', ROOT / 'tools' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,7 +1,6 @@
 """MMPose's inferencer on every shipped 2-D config, and ours with σ, boxes, tables, videos;
 one-stage models through MMPose's inferencer, ours, ``tools/infer.py`` and as box sources."""
 
-import importlib.util
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,7 +24,7 @@ from mmpose_rle.datasets import (
     write_video,
 )
 from mmpose_rle.visualization import SigmaPoseLocalVisualizer
-from tests.helpers import QUICKSTART_CONFIG, ROOT, randomise_
+from tests.helpers import QUICKSTART_CONFIG, ROOT, load_tool, randomise_
 
 #: Configs whose data set has a default detector in MMPose (people): tested on whole images.
 PERSON_DIRS = ('body_2d_keypoint', 'swap')
@@ -348,9 +347,7 @@ def test_a_one_stage_model_is_the_box_source_of_a_top_down_model(one_stage, data
 def test_tools_detect_boxes_writes_the_one_stage_boxes_as_coco_detections(one_stage, tmp_path):
     """``tools/detect_boxes.py``: every image of the COCO file, its boxes as the one-stage
     source gives them, in ``x, y, w, h`` with their scores."""
-    spec = importlib.util.spec_from_file_location('detect_tool', ROOT / 'tools/detect_boxes.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('detect_boxes')
     names = [Path(image).name for image in one_stage.images]
     ann = tmp_path / 'ann.json'
     ann.write_text(
@@ -389,9 +386,7 @@ def test_a_one_stage_box_source_sees_video_frames(one_stage, data_roots, tmp_pat
 def test_tools_infer_takes_its_boxes_from_a_one_stage_model(one_stage, data_roots, tmp_path):
     """``tools/infer.py --boxes-from-one-stage``: the top-down model's instances sit in the
     one-stage model's boxes (at most ``--max-boxes``); a one-stage CONFIG runs alone."""
-    spec = importlib.util.spec_from_file_location('infer_tool', ROOT / 'tools/infer.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('infer')
     args = [one_stage.folder, str(QUICKSTART_CONFIG), '--out-dir', str(tmp_path / 'top')]
     args += ['--boxes-from-one-stage', one_stage.config, one_stage.checkpoint]
     tool.main([*args, '--bbox-thr', '0', '--max-boxes', '2'])

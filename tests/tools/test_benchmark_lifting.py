@@ -1,23 +1,12 @@
 """tools/benchmark_lifting.py: its command line and its report of paired differences."""
 
-import importlib.util
-
 import pytest
 
-from tests.helpers import ROOT
-
-TOOL = ROOT / 'tools/benchmark_lifting.py'
-
-
-def _tool():
-    spec = importlib.util.spec_from_file_location('benchmark_lifting_tool', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.helpers import load_tool
 
 
 def test_cli_selects_variants():
-    tool = _tool()
+    tool = load_tool('benchmark_lifting')
     assert tool.parse_args([]).variants == ['mse', 'mse_rle_init', 'rle', 'rle_mse_init']
     assert tool.parse_args(['--variants', 'rle_mse_init', 'mse']).variants == [
         'rle_mse_init',
@@ -30,7 +19,7 @@ def test_cli_selects_variants():
 def test_report_pairs_the_variants_by_seed():
     """Paired differences over seeds: MPJPE 100 + 3·seed (mse) and 90 + 2·seed (rle) give
     rle − mse = −10 − seed, −11.0 ± 1.0 over seeds 0, 1, 2."""
-    tool = _tool()
+    tool = load_tool('benchmark_lifting')
     args = tool.parse_args(['--rates', '0', '--seeds', '0', '1', '2'])
     sigma = {f'{k}_{m}': 0.5 for k in ('raw', 'heldout') for m in tool.SIGMA}
     base = {'mse': 100.0, 'mse_rle_init': 95.0, 'rle': 90.0, 'rle_mse_init': 92.0}

@@ -3,7 +3,6 @@
 
 import dataclasses
 import datetime
-import importlib.util
 import json
 import math
 import os
@@ -19,9 +18,8 @@ import pytest
 import torch
 
 from mmpose_rle.datasets import SyntheticCrowds, generate_synthetic_crowds
-from tests.helpers import ROOT, TINY_OPTIONS, run_tool
+from tests.helpers import ROOT, TINY_OPTIONS, load_tool, run_tool
 
-TOOL = ROOT / 'tools/quickstart.py'
 METRICS = ('PCK', 'AUC', 'EPE', 'coco/AP')
 TOPDOWN = 'configs/quickstart/rle_res18_synthetic-64x64.py'
 ONE_STAGE = 'configs/one_stage/yoloxpose-rle_tiny_crowds-192.py'
@@ -43,13 +41,6 @@ def tiny_crowds(tmp_path_factory) -> Path:
         num_train=8, num_val=3, image_size=96, min_figures=2, max_figures=3, seed=2
     )
     return generate_synthetic_crowds(str(tmp_path_factory.mktemp('crowds')), params, False)
-
-
-def _tool():
-    spec = importlib.util.spec_from_file_location('quickstart_tool', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _check_results(
@@ -104,7 +95,7 @@ def test_out_writes_the_evaluators_metrics_and_the_seed_reaches_the_config(
 ):
     """Training mocked: the metrics the validation returns land in ``results.json``, and
     the runner is built from a config with the seed and epochs of the command line."""
-    tool = _tool()
+    tool = load_tool('quickstart')
     metrics = {'PCK': 0.25, 'AUC': 0.5, 'EPE': 7.125, 'coco/AP': 0.375, 'coco/AP .5': 0.625}
     out = tmp_path / 'out'
     args = ['--data-root', str(tiny_figures), '--work-dir', str(tmp_path / 'work')]
@@ -120,7 +111,7 @@ def test_out_writes_the_evaluators_metrics_and_the_seed_reaches_the_config(
 
 
 def test_the_default_is_the_top_down_quick_start_and_one_stage_has_its_own_defaults():
-    tool = _tool()
+    tool = load_tool('quickstart')
     args = tool.parse_args([])
     assert not args.one_stage and args.config == str(ROOT / TOPDOWN)
     assert args.work_dir == 'work_dirs/quickstart' and args.epochs is None
@@ -135,7 +126,7 @@ def test_one_stage_generates_crowds_and_trains_the_rle_config(tmp_path, monkeypa
     """Training mocked: ``--one-stage`` generates the crowds into the cache, points the
     config's ``$MMPOSE_RLE_CROWDS_ROOT`` at them, shortens the cosine schedule with the
     epochs and writes the COCO metrics with flip test off."""
-    tool = _tool()
+    tool = load_tool('quickstart')
     made = []
 
     def generate(cache):
