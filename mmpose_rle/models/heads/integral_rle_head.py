@@ -46,7 +46,7 @@ from torch import Tensor, nn
 
 from mmpose_rle.registry import MODELS
 
-from ..utils import cell_grid, pixel_grid, soft_argmax, spatial_log_softmax
+from ..utils import cell_grid, pixel_grid, soft_argmax, spatial_log_softmax, window_around_peak
 from .base_rle_head import BaseRLEHead
 
 __all__ = ['IntegralRLEHead', 'SIGMA_SOURCES']
@@ -113,6 +113,14 @@ class IntegralRLEHead(BaseRLEHead):
             stays a Gaussian at the same place (its width over ``√γ``), while the mass
             spread over the background, which pulls the expectation toward the map's
             centre, shrinks exponentially. Default: 1.0 (``P`` itself).
+        readout_window (int, optional): ``r``: at prediction (eval mode) the soft-argmax
+            reads only the ``(2r+1)×(2r+1)`` cells around each map's peak, renormalised
+            (:func:`~mmpose_rle.models.utils.window_around_peak`); a map with two modes
+            then decodes to its stronger one instead of a point between them. The σ
+            branch still sees the whole map. Default: None (the whole map).
+        readout_window_in_training (bool): Apply ``readout_window`` in training too, so
+            that the RLE loss sees the windowed read-out. Default: False (training reads
+            the whole map, whose gradient reaches every cell).
         grid_offset (float | str): ``'pixel'`` for the pixel-centre grid (needs the input
             size: ``input_size`` or the decoder's), or ``o`` of the grid ``(j + o) / W``.
             Default: ``'pixel'``.
@@ -152,6 +160,8 @@ class IntegralRLEHead(BaseRLEHead):
         in_featuremap_size: Union[int, Sequence[int], None] = None,
         beta: float = 1.0,
         sharpen: float = 1.0,
+        readout_window: Optional[int] = None,
+        readout_window_in_training: bool = False,
         grid_offset: Union[float, str] = 'pixel',
         input_size: Optional[Sequence[int]] = None,
         deconv_out_channels: OptIntSeq = (256, 256, 256),
@@ -175,6 +185,15 @@ class IntegralRLEHead(BaseRLEHead):
             raise ValueError(f'IntegralRLEHead: sharpen must be >= 1, got {sharpen!r}')
         self.beta = float(beta)
         self.sharpen = float(sharpen)
+        if readout_window is not None and not (
+            isinstance(readout_window, int) and readout_window >= 0
+        ):
+            raise ValueError(
+                f'IntegralRLEHead: readout_window must be None or an int >= 0, '
+                f'got {readout_window!r}'
+            )
+        self.readout_window = readout_window
+        self.readout_window_in_training = bool(readout_window_in_training)
         if input_size is None and self.decoder is not None:
             input_size = getattr(self.decoder, 'input_size', None)
         self.grid_offset = grid_offset if grid_offset == 'pixel' else float(grid_offset)
@@ -306,6 +325,10 @@ class IntegralRLEHead(BaseRLEHead):
         readout = probs
         if self.sharpen != 1:
             readout = spatial_log_softmax(logits.float(), self.beta * self.sharpen).exp()
+        if self.readout_window is not None and (
+            self.readout_window_in_training or not self.training
+        ):
+            readout = window_around_peak(readout, self.readout_window)
         coords = soft_argmax(readout, *self.grids(logits))  # (B, K, 2)
         pooled = self.gap(feats[-1] if self.sigma_source == 'backbone' else features)
         sigma = self.sigma_logits(pooled, probs, coords)

@@ -3,7 +3,13 @@
 from .image_sigmas import input_to_image_sigmas
 from .lifting_units import CUBE_INIT_CFG, cube_label_scale, lifting_label_mm
 from .sigma_calibration import SigmaCalibration
-from .soft_argmax import cell_grid, pixel_grid, soft_argmax, spatial_log_softmax
+from .soft_argmax import (
+    cell_grid,
+    pixel_grid,
+    soft_argmax,
+    spatial_log_softmax,
+    window_around_peak,
+)
 
 __all__ = [
     'SigmaCalibration',
@@ -11,6 +17,7 @@ __all__ = [
     'cell_grid',
     'pixel_grid',
     'soft_argmax',
+    'window_around_peak',
     'spatial_log_softmax',
     'CUBE_INIT_CFG',
     'cube_label_scale',

@@ -26,7 +26,7 @@ Example:
 import torch
 from torch import Tensor
 
-__all__ = ['spatial_log_softmax', 'soft_argmax', 'cell_grid', 'pixel_grid']
+__all__ = ['spatial_log_softmax', 'soft_argmax', 'cell_grid', 'pixel_grid', 'window_around_peak']
 
 
 def cell_grid(size: int, offset: float = 0.5) -> Tensor:
@@ -52,3 +52,34 @@ def soft_argmax(probs: Tensor, grid_x: Tensor, grid_y: Tensor) -> Tensor:
     x = (probs.sum(dim=-2) * grid_x).sum(-1)
     y = (probs.sum(dim=-1) * grid_y).sum(-1)
     return torch.stack([x, y], dim=-1)
+
+
+def window_around_peak(probs: Tensor, radius: int) -> Tensor:
+    """Each map restricted to the cells within ``radius`` of its peak, renormalised.
+
+    For a map ``P_k`` of shape ``(H, W)`` with its maximum at cell ``(i*, j*)``::
+
+        P̃_k,ij = P_k,ij · 1[|i − i*| ≤ r, |j − j*| ≤ r] / Σ_i'j' (the same)
+
+    so that :func:`soft_argmax` of ``P̃`` reads one mode of a map with several (a heatmap's
+    argmax, refined to a continuous coordinate) instead of their average. The window is
+    cut at the map's border; gradients flow through the cells inside it.
+
+    Args:
+        probs (Tensor): ``(B, K, H, W)`` normalised maps.
+        radius (int): ``r ≥ 0``, in map cells (Chebyshev distance).
+
+    Returns:
+        Tensor: ``(B, K, H, W)`` the windowed maps, each summing to 1.
+    """
+    if radius < 0:
+        raise ValueError(f'window_around_peak: radius must be >= 0, got {radius!r}')
+    b, k, h, w = probs.shape
+    peak = probs.reshape(b, k, h * w).argmax(-1)
+    rows = torch.arange(h, device=probs.device)
+    cols = torch.arange(w, device=probs.device)
+    near_row = (rows - torch.div(peak, w, rounding_mode='floor')[..., None]).abs() <= radius
+    near_col = (cols - (peak % w)[..., None]).abs() <= radius
+    mask = near_row[..., :, None] & near_col[..., None, :]
+    windowed = probs * mask
+    return windowed / windowed.sum(dim=(-2, -1), keepdim=True)

@@ -241,7 +241,8 @@ def test_invalid_arguments_raise(kwargs, match):
         make_head(**kwargs)
 
 
-def test_onnx_export_of_a_dense_model(tmp_path, tiny_figures, monkeypatch):
+@pytest.mark.parametrize('window', [None, 1])
+def test_onnx_export_of_a_dense_model(tmp_path, tiny_figures, monkeypatch, window):
     from mmpose_rle.apis.onnx_export import build_model, export_onnx, verify_onnx
 
     monkeypatch.setenv('MMPOSE_RLE_DATA_ROOT', str(tiny_figures))
@@ -251,6 +252,7 @@ def test_onnx_export_of_a_dense_model(tmp_path, tiny_figures, monkeypatch):
             'model.neck': None,
             'model.head.type': 'mmpose_rle.DenseRLEHead',
             'model.head.deconv_out_channels': (32, 32, 32),
+            'model.head.readout_window': window,
         },
     )
     randomise_(model.head.simplebaseline_head, std=0.2)

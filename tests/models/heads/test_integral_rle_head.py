@@ -151,6 +151,50 @@ def test_soft_argmax_equals_an_independent_computation(beta, offset):
     np.testing.assert_allclose(coords.numpy(), expected, rtol=0, atol=1e-6)
 
 
+def test_readout_window_reads_the_cells_around_each_peak():
+    head = make_head(readout_window=1)
+    x = feats()
+    with torch.no_grad():
+        logits = HeatmapHead.forward(head.simplebaseline_head, x).numpy()
+        coords = head.forward(x)[..., :2].numpy()
+    B, N, H, W = logits.shape
+    gx = [((j + 0.5) * INPUT[0] / W - 0.5) / INPUT[0] for j in range(W)]
+    gy = [((i + 0.5) * INPUT[1] / H - 0.5) / INPUT[1] for i in range(H)]
+    whole = soft_argmax_reference(logits, 1.0, 'pixel')
+    for b in range(B):
+        for k in range(N):
+            pi, pj = np.unravel_index(logits[b, k].argmax(), (H, W))
+            cells = [
+                (i, j)
+                for i in range(max(0, pi - 1), min(H, pi + 2))
+                for j in range(max(0, pj - 1), min(W, pj + 2))
+            ]
+            weights = np.array(
+                [math.exp(logits[b, k, i, j] - logits[b, k].max()) for i, j in cells]
+            )
+            weights /= weights.sum()
+            expected = [
+                sum(w * gx[j] for w, (_, j) in zip(weights, cells)),
+                sum(w * gy[i] for w, (i, _) in zip(weights, cells)),
+            ]
+            np.testing.assert_allclose(coords[b, k], expected, rtol=0, atol=1e-6)
+    assert np.abs(coords - whole).max() > 1e-3  # the window changed the read-out
+
+
+@pytest.mark.parametrize('in_training', [False, True])
+def test_readout_window_applies_in_training_only_when_asked(in_training):
+    gen = torch.Generator().manual_seed(3)
+    logits = (torch.randn(2, K, 5, 7, generator=gen) * 3,)
+    windowed = _identity_head(readout_window=1, readout_window_in_training=in_training)
+    whole = _identity_head()
+    with torch.no_grad():
+        eval_coords = windowed.forward(logits)[..., :2]
+        train_coords = windowed.train().forward(logits)[..., :2]
+        whole_coords = whole.forward(logits)[..., :2]
+    assert (eval_coords - whole_coords).abs().max() > 1e-3
+    torch.testing.assert_close(train_coords, eval_coords if in_training else whole_coords)
+
+
 def test_beta_sharpens_towards_the_argmax():
     head = _identity_head(beta=1000.0)
     gen = torch.Generator().manual_seed(0)
@@ -403,6 +447,8 @@ def test_without_featuremap_size_the_grids_follow_the_maps():
         (dict(in_channels=[C, C]), 'in_channels must be an int'),
         (dict(final_layer=None), 'without final_layer.*num_joints=5.*got 8'),
         (dict(in_featuremap_size=(1, 2, 3)), 'in_featuremap_size'),
+        (dict(readout_window=-1), 'readout_window'),
+        (dict(readout_window=1.5), 'readout_window'),
     ],
 )
 def test_invalid_arguments_raise(kwargs, match):

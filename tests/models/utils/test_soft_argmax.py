@@ -1,9 +1,16 @@
 """Spatial log-softmax and soft-argmax against plain loops and at extreme logits."""
 
 import numpy as np
+import pytest
 import torch
 
-from mmpose_rle.models.utils import cell_grid, pixel_grid, soft_argmax, spatial_log_softmax
+from mmpose_rle.models.utils import (
+    cell_grid,
+    pixel_grid,
+    soft_argmax,
+    spatial_log_softmax,
+    window_around_peak,
+)
 
 
 def test_soft_argmax_equals_a_loop_over_cells():
@@ -50,3 +57,35 @@ def test_mirrored_maps_decode_to_the_mirrored_coordinate():
     x = soft_argmax(probs, *grids)[..., 0].double() * w
     x_mirrored = soft_argmax(probs.flip(-1), *grids)[..., 0].double() * w
     assert (x_mirrored - (w - 1 - x)).abs().max() < 1e-4
+
+
+def test_window_around_peak_keeps_the_cells_near_the_peak_of_each_map():
+    gen = torch.Generator().manual_seed(0)
+    probs = torch.rand(2, 3, 9, 11, generator=gen)
+    probs = probs / probs.sum(dim=(-2, -1), keepdim=True)
+    out = window_around_peak(probs, 2)
+    for b in range(2):
+        for k in range(3):
+            i, j = np.unravel_index(probs[b, k].argmax().item(), (9, 11))
+            expected = torch.zeros(9, 11)
+            for r in range(max(0, i - 2), min(9, i + 3)):
+                for c in range(max(0, j - 2), min(11, j + 3)):
+                    expected[r, c] = probs[b, k, r, c]
+            torch.testing.assert_close(out[b, k], expected / expected.sum())
+
+
+def test_window_around_peak_reads_the_stronger_of_two_modes():
+    probs = torch.zeros(1, 1, 5, 8)
+    probs[0, 0, 1, 1], probs[0, 0, 3, 6] = 0.6, 0.4
+    grid_x, grid_y = cell_grid(8), cell_grid(5)
+    whole = soft_argmax(probs, grid_x, grid_y)[0, 0]
+    windowed = soft_argmax(window_around_peak(probs, 1), grid_x, grid_y)[0, 0]
+    torch.testing.assert_close(
+        whole, torch.tensor([0.6 * 1.5 / 8 + 0.4 * 6.5 / 8, 0.6 * 1.5 / 5 + 0.4 * 3.5 / 5])
+    )
+    torch.testing.assert_close(windowed, torch.tensor([1.5 / 8, 1.5 / 5]))
+
+
+def test_window_around_peak_rejects_a_negative_radius():
+    with pytest.raises(ValueError, match='radius'):
+        window_around_peak(torch.ones(1, 1, 2, 2) / 4, -1)
