@@ -10,7 +10,10 @@ and keeps what RLE gives: a continuous coordinate (no quantisation) and a predic
     L = L_RLE(μ̂, σ̂) + λ · Σ_k KL(T_k ‖ softmax(β Z_k)) / N
 
 The heatmap logits ``Z`` come from SimpleBaseline deconvolutions (or a lighter stack),
-``μ̂`` is their soft-argmax and the σ logits ``ℓ_kc`` are a sum of learned terms: the pooled
+``μ̂`` is their soft-argmax over the ``(2r+1)×(2r+1)`` cells around each map's peak
+(``readout_window`` ``r = 8`` by default, in training and at test: a map with a second mode,
+common when the model has seen few images, decodes to its stronger mode instead of a point
+between the two) and the σ logits ``ℓ_kc`` are a sum of learned terms: the pooled
 features' linear map (``sigma_pooled``) and statistics of each map (``sigma_map_stats``; by
 default the spread alone)::
 
@@ -49,7 +52,8 @@ def map_statistic(stat: str, probs: Tensor, coords: Tensor, grids: Tuple[Tensor,
     """One statistic of each keypoint's softmax map, ``(B, K, 2)`` (per coordinate).
 
     Args:
-        stat (str): ``'spread'``: ``log std_c(P_k)`` about the soft-argmax ``μ̂_k``;
+        stat (str): ``'spread'``: ``log std_c(P_k)`` of the whole map about the read-out
+            ``μ̂_k`` (so a second mode outside the read-out window widens it);
             ``'peak'``: ``log max P_k``; ``'entropy'``: ``H(P_k) = −Σ P log P`` (the last
             two the same for both coordinates).
         probs (Tensor): ``(B, K, H, W)`` the maps ``P``.
@@ -112,6 +116,14 @@ class DenseRLEHead(IntegralRLEHead):
             initial weights in units of ``1/√C_f`` (``C_f`` its input channels): 1 gives
             heatmap logits of about unit spread at step 0, a map that is not flat. ``None``
             keeps MMPose's ``Normal(std=0.001)``. Default: 1.0.
+        readout_window (int, optional): ``r``: the soft-argmax reads the
+            ``(2r+1)×(2r+1)`` cells around each map's peak (:class:`IntegralRLEHead`).
+            Default: 8, four times the dense target's default σ: the peak the dense term
+            trains is read whole, and a second mode (a look-alike part, the other side)
+            no longer pulls ``μ̂`` to a point between the two. None reads the whole map.
+        readout_window_in_training (bool): Read through the window in training too, so
+            that the RLE loss fits ``σ̂`` to the errors of the windowed read-out. Default:
+            True.
         **kwargs: :class:`IntegralRLEHead`'s other arguments (``beta``, ``grid_offset``,
             ``deconv_out_channels``, ``sigma_source``, ``loss``, ``decoder``, ``sigma_init``
             ...).
@@ -130,6 +142,8 @@ class DenseRLEHead(IntegralRLEHead):
         sigma_map_init: float = 1.0,
         sigma_pooled: bool = True,
         heatmap_init_std: Optional[float] = 1.0,
+        readout_window: Optional[int] = 8,
+        readout_window_in_training: bool = True,
         init_cfg: OptConfigType = None,
         **kwargs,
     ) -> None:
@@ -137,6 +151,8 @@ class DenseRLEHead(IntegralRLEHead):
             in_channels,
             num_joints,
             in_featuremap_size=in_featuremap_size,
+            readout_window=readout_window,
+            readout_window_in_training=readout_window_in_training,
             init_cfg=init_cfg,
             **kwargs,
         )

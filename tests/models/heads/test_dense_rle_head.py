@@ -55,6 +55,26 @@ def test_losses_and_the_dense_term_reaches_the_deconvolutions():
     assert head.fc_sigma.weight.grad is None  # the dense term does not touch σ
 
 
+@pytest.mark.parametrize('training', [False, True])
+def test_default_read_out_takes_the_stronger_of_two_distant_modes(training):
+    """Two modes 20 cells apart: the default window (8 cells) reads the stronger one, in
+    training and at test; the whole map reads a point between them."""
+    size = (24, 24)  # 24x24 maps, no deconvolution, the features are the logits
+    base = dict(
+        in_channels=K, num_joints=K, decoder=dict(type='RegressionLabel', input_size=(96, 96))
+    )
+    base.update(deconv_out_channels=None, final_layer=None)
+    logits = torch.full((1, K, *size), -20.0)
+    logits[..., 2, 2], logits[..., 21, 22] = 0.0, -0.5  # mode masses about 0.62 and 0.38
+    default, whole = DenseRLEHead(**base), DenseRLEHead(**base, readout_window=None)
+    with torch.no_grad():
+        got = default.train(training).forward((logits,))[..., :2]
+        mixed = whole.train(training).forward((logits,))[..., :2]
+    stronger = (torch.tensor([2.0, 2.0]) + 0.5) * 4 - 0.5  # cell (2, 2) in input pixels
+    torch.testing.assert_close(got * 96, stronger.expand_as(got), rtol=0, atol=1e-3)
+    assert (mixed * 96 - stronger).abs().min() > 20  # pulled toward the weaker mode
+
+
 def test_dense_term_equals_the_kl_of_the_heads_own_maps():
     head = make_head()
     data = samples()

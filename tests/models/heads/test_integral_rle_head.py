@@ -310,12 +310,17 @@ def test_flip_test_equals_the_manual_average(shift):
         assert np.abs(pred.keypoints - without[b].keypoints).max() > 1e-2  # flip matters
 
 
-def test_flip_test_of_exactly_mirrored_maps_is_the_single_view():
+@pytest.mark.parametrize('window', [None, 2])
+def test_flip_test_of_exactly_mirrored_maps_is_the_single_view(window):
     """Maps that are exact mirrors (features as heatmap logits, flipped and with left and
     right swapped) give the same keypoints with and without the flip test: the pixel grid
-    agrees with MMPose's mirror x' = w − 1 − x."""
+    agrees with MMPose's mirror x' = w − 1 − x, also through a window around the peak."""
     head = make_head(
-        in_channels=K, in_featuremap_size=None, deconv_out_channels=None, final_layer=None
+        in_channels=K,
+        in_featuremap_size=None,
+        deconv_out_channels=None,
+        final_layer=None,
+        readout_window=window,
     )
     data = samples()
     flip = data[0].metainfo['flip_indices']
