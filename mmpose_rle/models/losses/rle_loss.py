@@ -69,15 +69,17 @@ from mmpose_rle.registry import MODELS
 
 from .bounded_terms import NO_BOUND, bounded_terms, clip_to_box
 from .quadrature import log_normaliser, qmc_nodes
+from .residual_moment import ResidualMoment
 from .rle_predictive import RLEPredictive
 from .sanitize import check_finite_outputs, mask_non_finite_labels
 from .term_spec import TermSpec, term_spec
 
-__all__ = ['RLELoss', 'DESIGNS', 'FORMULATIONS', 'Q_DISTRIBUTIONS']
+__all__ = ['RLELoss', 'DESIGNS', 'FORMULATIONS', 'Q_DISTRIBUTIONS', 'RMS_SOURCES']
 
 DESIGNS = ('residual', 'reparam', 'basic')
 FORMULATIONS = ('mmpose', 'official', 'exact')
 Q_DISTRIBUTIONS = ('laplace', 'gaussian')
+RMS_SOURCES = ('flow', 'moment')
 
 _EPS = 1e-9  # the references' epsilon in the normalisation
 
@@ -115,6 +117,14 @@ class RLELoss(nn.Module):
         max_flow_input (float, optional): Bound ``B`` of ``|x̄_c|``. Default: 20.
         normaliser_points (int): Quasi-Monte Carlo nodes of ``log Z_φ`` (``'exact'``
             formulation, residual design). Default: 4096.
+        rms_source (str): Where the RMS ``s`` of ``x̄`` in the reported RMS error ``σ̂ · s``
+            comes from (not the basic design's): ``'flow'``, the fitted density
+            (:meth:`residual_rms`); ``'moment'``, the mean square of ``x̄`` measured over
+            the last training steps (:class:`~mmpose_rle.models.losses.ResidualMoment`,
+            the flow's until the first training step), which follows heavy tails that the
+            flow cannot and needs no converged flow. The loss itself is the same.
+            Default: ``'flow'``.
+        rms_momentum (float): The moment's EMA momentum (``'moment'`` only). Default: 0.98.
 
     Robustness (ours): a keypoint with ``σ̂ ≥ sigma_min`` and every ``|x̄_c| ≤
     max_flow_input`` is *ordinary* and computed with the references' operations, so on
@@ -151,6 +161,8 @@ class RLELoss(nn.Module):
         sigma_min: Optional[float] = 1e-3,
         max_flow_input: Optional[float] = 20.0,
         normaliser_points: int = 4096,
+        rms_source: str = 'flow',
+        rms_momentum: float = 0.98,
     ) -> None:
         super().__init__()
         if design is None:
@@ -162,6 +174,12 @@ class RLELoss(nn.Module):
         _check_choice('design', design, DESIGNS)
         _check_choice('formulation', formulation, FORMULATIONS)
         _check_choice('q_distribution', q_distribution, Q_DISTRIBUTIONS)
+        _check_choice('rms_source', rms_source, RMS_SOURCES)
+        if rms_source == 'moment' and design == 'basic':
+            raise ValueError(
+                "RLELoss: rms_source='moment' measures x̄ = (μ_g − μ̂)/σ̂, which the basic "
+                'design does not model (its RMS comes from pushing Q through the flow)'
+            )
         if sigma_min is not None and not 0 < sigma_min < 1:
             raise ValueError(f'RLELoss: sigma_min must lie in (0, 1), got {sigma_min!r}')
         if max_flow_input is not None and not max_flow_input > 0:
@@ -183,8 +201,17 @@ class RLELoss(nn.Module):
                 qmc_nodes(self.flow_model.dim, q_distribution, normaliser_points),
                 persistent=False,
             )
+        self.rms_source = rms_source
+        self.residual_moment = (
+            ResidualMoment(self.flow_model.dim, rms_momentum) if rms_source == 'moment' else None
+        )
         self.predictive_model = RLEPredictive(
-            self.flow_model, design, q_distribution, self.residual_density, self.basic_q_scale
+            self.flow_model,
+            design,
+            q_distribution,
+            self.residual_density,
+            self.basic_q_scale,
+            moment=self.residual_moment,
         )
         self.register_load_state_dict_post_hook(lambda module, keys: module.clear_cache())
 
@@ -192,7 +219,7 @@ class RLELoss(nn.Module):
         return (
             f'design={self.design!r}, formulation={self.formulation!r}, '
             f'q_distribution={self.q_distribution!r}, '
-            f'use_target_weight={self.use_target_weight}'
+            f'use_target_weight={self.use_target_weight}, rms_source={self.rms_source!r}'
         )
 
     def _neg_log_q(self, residual: Tensor, sigma: Tensor, error: Optional[Tensor]) -> Tensor:
@@ -245,7 +272,25 @@ class RLELoss(nn.Module):
             force = weight is None and bool(masked.any())
             if force:  # no weights asked for, but masked keypoints need one
                 weight = (~masked).to(dtype)
+            if self.residual_moment is not None and self.training and torch.is_grad_enabled():
+                self.residual_moment.update(
+                    pred, torch.sigmoid(sigma), target, self._visible(weight, target_weight, masked)
+                )
             return self._reduce(pred, sigma, target, weight, force)
+
+    @staticmethod
+    def _visible(
+        weight: Optional[Tensor], target_weight: Optional[Tensor], masked: Tensor
+    ) -> Tensor:
+        """The keypoint weights the measured moment counts: the loss's own, else the given
+        ``target_weight`` (non-finite entries as 0) without the masked keypoints."""
+        if weight is not None:
+            return weight
+        keep = (~masked).to(torch.float64)
+        if target_weight is None:
+            return keep
+        given = torch.nan_to_num(target_weight.double(), nan=0.0, posinf=0.0, neginf=0.0)
+        return given * (keep if given.dim() == 2 else keep[..., None])
 
     def _reduce(
         self,

@@ -10,7 +10,9 @@ For ``μ̂`` and ``σ̂ = sigmoid(ℓ)`` of shape ``(..., D)`` (:mod:`.predictiv
 
 * ``'residual'``, ``'reparam'``: the point prediction is ``μ̂`` and the RMS error of
   coordinate ``c`` is ``σ̂_c · s_c``, ``s_c² = E_p[x̄_c²]`` under the density ``p`` the flow
-  was fitted to (``density``: ``'flow'``, ``G_φ``; ``'product'``, ``Q·G_φ/Z_φ``);
+  was fitted to (``density``: ``'flow'``, ``G_φ``; ``'product'``, ``Q·G_φ/Z_φ``), or, with
+  a ``moment``, the mean square of ``x̄`` measured in training
+  (:class:`~mmpose_rle.models.losses.ResidualMoment`; the flow's until its first update);
 * ``'basic'``: the point prediction is ``f_φ(μ̂)`` and the RMS is that of
   ``f_φ(μ̂ + b σ̂ ⊙ u) − f_φ(μ̂)`` over 1024 fixed quasi-random nodes ``u`` of the unit ``Q``,
   ``b = q_scale``; ``s = 1``;
@@ -30,6 +32,7 @@ from torch import Tensor, nn
 
 from .predictive import density_samples, pushforward_rms, weighted_coverage, weighted_rms
 from .quadrature import qmc_nodes
+from .residual_moment import ResidualMoment
 
 __all__ = ['RLEPredictive']
 
@@ -48,6 +51,9 @@ class RLEPredictive:
         density (str): The density of ``x̄`` the flow is fitted to, ``'flow'`` or
             ``'product'``. Default: ``'flow'``.
         q_scale (float): Scale ``b`` of ``Q`` per unit ``σ̂`` in the basic design. Default: 1.
+        moment (ResidualMoment, optional): The measured second moment of ``x̄`` that gives
+            ``s`` outside the basic design once it has data (shared with the loss, not a
+            copy); None reads ``s`` off the flow. Default: None.
 
     :meth:`residual_rms` is cached while the flow is in eval mode; the loss drops the cache
     (:meth:`clear_cache`) when its mode changes and when a state dict is loaded.
@@ -60,8 +66,10 @@ class RLEPredictive:
         q_distribution: str = 'laplace',
         density: str = 'flow',
         q_scale: float = 1.0,
+        moment: Optional[ResidualMoment] = None,
     ) -> None:
         self.flow = flow
+        self.moment = moment
         self.design = design
         self.q_distribution = q_distribution
         self.density = density
@@ -93,8 +101,9 @@ class RLEPredictive:
 
     @torch.no_grad()
     def residual_rms(self) -> Optional[Tensor]:
-        """``s`` ``(D,)``: the RMS of ``x̄`` per coordinate (1 in the basic design), on the
-        flow's device; None without a flow. Cached while the flow is in eval mode."""
+        """``s`` ``(D,)``: the RMS of ``x̄`` per coordinate (1 in the basic design; the
+        ``moment``'s once it has data), on the flow's device; None without a flow. Cached
+        while the flow is in eval mode."""
         if self.flow is None:
             return None
         param = next(self.flow.parameters())
@@ -102,8 +111,11 @@ class RLEPredictive:
         cached = self._rms_cache
         if cached is not None and cached[:2] == (param.device, param.dtype) and not training:
             return cached[2]
+        measured = None if self.moment is None else self.moment.rms()
         if self.design == 'basic':
             rms = param.new_ones(self.flow.dim)
+        elif measured is not None:
+            rms = measured.to(param)
         else:
             rms = weighted_rms(*self.residual_samples())
         self._rms_cache = None if training else (param.device, param.dtype, rms)
