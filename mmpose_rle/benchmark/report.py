@@ -56,12 +56,13 @@ ACCURACY_COLUMNS = [
 ]
 #: The uncertainty table: the model's own σ (only where it predicts one), the coverage its
 #: fitted model implies at 1σ and 2σ, and σ calibrated on held-out folds (``temperature``;
-#: for the heatmap head, of 1/score).
+#: for the heatmap head, of 1/score; the coverage of one shared power map too).
 UNCERTAINTY_COLUMNS = [
     ('raw/within_1sigma', 'within 1σ', '{:.2f}'),
     ('raw/within_2sigma', 'within 2σ', '{:.2f}'),
     ('model/nominal_1sigma', "model's 1σ", '{:.2f}'),
     ('model/nominal_2sigma', "model's 2σ", '{:.2f}'),
+    ('raw/rms_ratio', 'RMS(error/σ)', '{:.2f}'),
     ('raw/ece', 'ECE', '{:.3f}'),
     ('raw/nll', 'NLL', '{:.2f}'),
     ('temperature/within_1sigma', 'cal. within 1σ', '{:.2f}'),
@@ -69,6 +70,8 @@ UNCERTAINTY_COLUMNS = [
     ('temperature/ece', 'cal. ECE', '{:.3f}'),
     ('temperature/nll', 'cal. NLL', '{:.2f}'),
     ('power/nll', 'power-cal. NLL', '{:.2f}'),
+    ('power_shared/within_1sigma', 'shared power-cal. 1σ', '{:.2f}'),
+    ('power_shared/within_2sigma', 'shared power-cal. 2σ', '{:.2f}'),
     ('temperature/ause', 'AUSE', '{:.3f}'),
     ('temperature/sigma_error_spearman', 'ρ(σ, error)', '{:.2f}'),
 ]

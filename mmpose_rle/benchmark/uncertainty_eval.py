@@ -6,8 +6,10 @@ metrics of :func:`~mmpose_rle.evaluation.uncertainty_metrics` for three versions
 
 * ``raw/…`` — the model's own σ (``keypoint_sigmas``);
 * ``temperature/…`` and ``power/…`` — σ calibrated by the two maps of
-  :mod:`mmpose_rle.calibration`, **cross-fitted**: each image's σ comes from a map fitted on
-  the other folds of the split, so no metric is computed on data its map saw.
+  :mod:`mmpose_rle.calibration` per keypoint and axis, and ``power_shared/…`` by one power
+  map for every keypoint (``share='all'``, fewer parameters for a small validation split),
+  all **cross-fitted**: each image's σ comes from a map fitted on the other folds of the
+  split, so no metric is computed on data its map saw.
 
 Models without σ (the heatmap head) get the same treatment with ``1 / max(score, 10⁻³)`` as
 their raw uncertainty — the heatmap's peak value (MMPose's keypoint score) turned into a
@@ -50,7 +52,11 @@ __all__ = [
     'CALIBRATIONS',
 ]
 
-CALIBRATIONS = ('temperature', 'power')
+#: The calibrations the report cross-fits: ``name: (kind, share)`` of
+#: :func:`~mmpose_rle.calibration.fit_calibration`.
+CALIBRATIONS = dict(
+    temperature=('temperature', 'none'), power=('power', 'none'), power_shared=('power', 'all')
+)
 
 
 def model_coverage(head: object, ks: Sequence[float] = (1, 2)) -> Dict[str, float]:
@@ -85,7 +91,8 @@ def uncertainty_report(
     """Metrics of the raw and the cross-fitted calibrated σ (module docstring).
 
     Returns:
-        dict: ``{version}/{metric}`` for ``version`` in ``raw``, ``temperature``, ``power``;
+        dict: ``{version}/{metric}`` for ``version`` ``raw`` and each of
+        :data:`CALIBRATIONS`;
         ``predicts_sigma`` (1 or 0); ``calibrated_sigmas`` (the cross-fitted σ of each
         calibration, ``(N, K, D)``) and ``curves``: the reliability diagram (``nominal``
         levels, observed coverage of ``raw`` and ``temperature``) and the sparsification
@@ -93,9 +100,13 @@ def uncertainty_report(
     """
     errors, visible = predictions['errors'], predictions['visible']
     raw = _raw_sigmas(predictions)
-    metrics, calibrated = heldout_report(
-        errors, raw, visible, predictions['groups'], family, CALIBRATIONS, folds=folds, seed=seed
-    )
+    metrics, calibrated = {}, {}
+    for name, (kind, share) in CALIBRATIONS.items():
+        fitted, sigmas = heldout_report(
+            errors, raw, visible, predictions['groups'], family, (kind,), share, folds, seed
+        )
+        metrics.update(raw=fitted['raw'], **{name: fitted[kind]})
+        calibrated[name] = sigmas[kind]
     out: Dict[str, object] = {
         f'{version}/{k}': v for version, values in metrics.items() for k, v in values.items()
     }

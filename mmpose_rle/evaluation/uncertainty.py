@@ -20,7 +20,9 @@ one the RLE loss assumes, a Laplace (scale ``b = σ/√2``) or a Gaussian (stand
   oracle that drops the largest errors first; both curves are divided by the mean error
   of all keypoints. ``AUSE`` is the area between them over the dropped fraction (0: σ ranks
   the errors perfectly); ``AURG`` the area between a random order (flat at 1) and σ's;
-* :func:`spearman` — the rank correlation between σ and the error, per keypoint.
+* :func:`spearman` — the rank correlation between σ and the error, per keypoint;
+* :func:`rms_ratio` — ``sqrt(mean(e² / σ²))``, 1 when σ is the RMS error it claims to be,
+  whatever the error's shape (coverage and ECE also depend on the shape).
 
 :func:`uncertainty_metrics` returns them all in a flat dict.
 
@@ -47,6 +49,7 @@ __all__ = [
     'negative_log_likelihood',
     'sparsification',
     'spearman',
+    'rms_ratio',
     'uncertainty_metrics',
 ]
 
@@ -150,6 +153,13 @@ def spearman(errors: np.ndarray, sigmas: np.ndarray) -> float:
     return float(stats.spearmanr(s, e).statistic)
 
 
+def rms_ratio(errors: np.ndarray, sigmas: np.ndarray) -> float:
+    """``sqrt(mean(e² / σ²))`` over every coordinate: 1 for a σ of the right RMS, below 1
+    for a σ too wide, above 1 for one too narrow."""
+    e, s = np.asarray(errors, float), np.maximum(np.asarray(sigmas, float), np.finfo(float).tiny)
+    return float(np.sqrt(np.mean((e / s) ** 2)))
+
+
 def uncertainty_metrics(
     errors: np.ndarray,
     sigmas: np.ndarray,
@@ -160,7 +170,7 @@ def uncertainty_metrics(
 
     Returns:
         dict: ``within_{k}sigma`` and ``nominal_{k}sigma`` for each ``k``, ``ece``,
-        ``nll``, ``ause``, ``aurg`` and ``sigma_error_spearman``.
+        ``nll``, ``ause``, ``aurg``, ``sigma_error_spearman`` and ``rms_ratio``.
     """
     out: Dict[str, float] = {}
     for k in ks:
@@ -171,4 +181,5 @@ def uncertainty_metrics(
     sparse = sparsification(errors, sigmas)
     out['ause'], out['aurg'] = sparse['ause'], sparse['aurg']
     out['sigma_error_spearman'] = spearman(errors, sigmas)
+    out['rms_ratio'] = rms_ratio(errors, sigmas)
     return out

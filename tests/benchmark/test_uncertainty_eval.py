@@ -38,6 +38,19 @@ def test_uncertainty_report_calibrates_on_held_out_folds():
     assert report['calibrated_sigmas']['temperature'].shape == (600, 2, 2)
 
 
+def test_the_shared_power_map_gives_every_keypoint_the_same_map():
+    """Keypoint 1 repeats keypoint 0's σ with errors 4 times smaller: the per-keypoint
+    maps tell them apart, the shared one maps equal σ to equal calibrated σ."""
+    data = predictions(k=1)
+    data['sigmas'] = np.repeat(data['sigmas'], 2, axis=1)
+    data['errors'] = np.concatenate([data['errors'], data['errors'] / 4], axis=1)
+    data['visible'] = np.ones((600, 2), bool)
+    calibrated = uncertainty_report(data)['calibrated_sigmas']
+    np.testing.assert_allclose(calibrated['power_shared'][:, 0], calibrated['power_shared'][:, 1])
+    ratio = calibrated['power'][:, 0] / calibrated['power'][:, 1]
+    assert np.all(ratio > 2.5), 'the per-keypoint map should see keypoint 0 four times wider'
+
+
 def test_heatmap_scores_are_turned_into_a_calibrated_sigma():
     """Without σ, 1/score is the raw uncertainty; here it ranks the errors as σ did."""
     with_sigma = uncertainty_report(predictions())

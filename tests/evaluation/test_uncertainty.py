@@ -12,6 +12,7 @@ from mmpose_rle.evaluation import (
     negative_log_likelihood,
     nominal_coverage,
     reliability,
+    rms_ratio,
     sparsification,
     spearman,
     uncertainty_metrics,
@@ -84,6 +85,18 @@ def test_spearman_against_scipy_on_radial_values():
     assert spearman(err, sigma) == pytest.approx(expected.statistic)
 
 
+@pytest.mark.parametrize('family', ['laplace', 'gaussian'])
+def test_rms_ratio_is_one_for_the_right_rms_whatever_the_shape(family):
+    err, sigma = draws(family)
+    assert rms_ratio(err, sigma) == pytest.approx(1.0, abs=0.01)
+    assert rms_ratio(err, 2 * sigma) == pytest.approx(0.5, abs=0.005)
+
+
+def test_rms_ratio_hand_made():
+    errors, sigmas = np.array([[3.0, 0.0], [0.0, 4.0]]), np.array([[1.0, 1.0], [1.0, 2.0]])
+    assert rms_ratio(errors, sigmas) == pytest.approx(math.sqrt((9 + 4) / 4))
+
+
 def test_all_metrics_in_one_dict():
     err, sigma = draws('laplace', n=2000)
     out = uncertainty_metrics(err, sigma)
@@ -99,5 +112,6 @@ def test_all_metrics_in_one_dict():
         'ause',
         'aurg',
         'sigma_error_spearman',
+        'rms_ratio',
     }
     assert out['sigma_error_spearman'] > 0.2 and out['aurg'] > 0
