@@ -3,9 +3,9 @@ r"""A running second moment of the normalised residual: the RMS of ``x̄`` measu
 RLE reports the RMS error of a keypoint coordinate as ``σ̂_c · s_c`` with
 ``s_c² = E[x̄_c²]`` and ``x̄ = (μ_g − μ̂) / σ̂``. By default ``s`` is read off the fitted flow
 (:meth:`~mmpose_rle.models.losses.RLEPredictive.residual_rms`). That estimate is only as
-good as the flow's fit: a RealNVP has Gaussian tails, so on heavy-tailed residuals it
-misses the variance in the tail, and on a short schedule (a few hundred steps, as on a few
-dozen images) its scale is still near its initial one. :class:`ResidualMoment` measures
+good as the flow's fit: a RealNVP has Gaussian tails, so on heavy-tailed residuals it can
+miss variance in the tail, and its scale depends on how far training has taken the flow
+from its initial one. :class:`ResidualMoment` measures
 ``s`` directly from the residuals the loss sees: an exponential moving average over training
 steps ``t`` of each batch's weighted mean square, bias-corrected as in Adam::
 
@@ -16,7 +16,7 @@ with ``β`` the momentum and ``w`` the keypoint weights (visible keypoints). Ste
 batch has no weighted keypoint leave both unchanged. ``s`` is None until the first update
 (the caller falls back to the flow). Both sums are buffers, so they are saved in
 checkpoints and an exact resume continues them; in distributed training each rank
-averages its own batches, and DDP broadcasts rank 0's buffers at each forward.
+averages its own batches.
 
 Shapes: ``pred``, ``sigma``, ``target`` ``(N, K, D)``; ``weight`` ``(N, K)``, ``(N, K, 1)``
 or ``(N, K, D)`` or None; ``s`` ``(D,)``.

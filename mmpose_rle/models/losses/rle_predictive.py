@@ -123,7 +123,8 @@ class RLEPredictive:
 
     @torch.no_grad()
     def coverage(self, k: float) -> Tensor:
-        """``P(|x̄_c| ≤ k s_c)`` ``(D,)`` under the fitted density (not for ``'basic'``)."""
+        """``P(|x̄_c| ≤ k s_c)`` ``(D,)`` under the fitted density with ``s_c`` its own RMS:
+        the coverage of its shape, also with a ``moment`` (not for ``'basic'``)."""
         return weighted_coverage(*self.residual_samples(), k)
 
     @torch.no_grad()
