@@ -122,9 +122,8 @@ class RLELoss(nn.Module):
             (:meth:`residual_rms`); ``'moment'``, the mean square of ``x̄`` measured over
             the last training steps (:class:`~mmpose_rle.models.losses.ResidualMoment`,
             the flow's until the first training step), which follows heavy tails that the
-            flow cannot and needs no converged flow; residual design with the ``'mmpose'``
-            or ``'official'`` formulation only (elsewhere σ̂ and the flow share a scale and
-            σ̂ drifts during training). The loss itself is the same. Default: ``'flow'``.
+            flow cannot and needs no converged flow (residual and reparam designs). The loss
+            itself is the same. Default: ``'flow'``.
         rms_momentum (float): The moment's EMA momentum (``'moment'`` only). Default: 0.98.
 
     Robustness (ours): a keypoint with ``σ̂ ≥ sigma_min`` and every ``|x̄_c| ≤
@@ -176,13 +175,10 @@ class RLELoss(nn.Module):
         _check_choice('formulation', formulation, FORMULATIONS)
         _check_choice('q_distribution', q_distribution, Q_DISTRIBUTIONS)
         _check_choice('rms_source', rms_source, RMS_SOURCES)
-        if rms_source == 'moment' and (design != 'residual' or formulation == 'exact'):
+        if rms_source == 'moment' and design == 'basic':
             raise ValueError(
-                "RLELoss: rms_source='moment' is for the residual design with the 'mmpose' or "
-                f"'official' formulation, got design={design!r}, formulation={formulation!r}: "
-                'where σ̂ and the flow share a scale (reparam, exact) σ̂ drifts during training '
-                'and a running mean of x̄² over the last steps misses the final scale; the basic '
-                'design has no x̄'
+                "RLELoss: rms_source='moment' measures x̄ = (μ_g − μ̂)/σ̂, which the basic "
+                'design does not model (its RMS comes from pushing Q through the flow)'
             )
         if sigma_min is not None and not 0 < sigma_min < 1:
             raise ValueError(f'RLELoss: sigma_min must lie in (0, 1), got {sigma_min!r}')

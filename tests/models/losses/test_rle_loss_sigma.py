@@ -2,24 +2,25 @@
 compare the reported predictive RMS (``RLELoss.predictive``) with the truth.
 
 The residuals are drawn on a stratified quantile grid (4096 per coordinate, shuffled) and
-scaled to unit RMS, so the training set has the distribution's shape up to its far tail and
-its RMS is exactly ``scale``, the truth. (Unscaled, a Student-t with 3 degrees of freedom
-has an RMS of 0.97 on the grid: the rest of its variance lies beyond the last quantile,
-where no training set can show it.) For a Gaussian with 10 % gross outliers the RMS is
+scaled to unit RMS, so the training set has the distribution's shape up to its far tail.
+(Unscaled, a Student-t with 3 degrees of freedom has an RMS of 0.97 on the grid: the rest of
+its variance lies beyond the last quantile, where no training set can show it.) The truth is
+the RMS error of the reported point over those labels, ``sqrt(scale² + offset²)`` per
+coordinate: what σ claims. The fitted point need not land on the labels' centre (with
+``'reparam'`` or ``'exact'`` it can sit a quarter to one and a half scales off), and the
+offset is part of the error. For a Gaussian with 10 % gross outliers the RMS is
 dominated by the outliers; there the check is the coverage that the fitted model implies
 (``RLELoss.predictive_coverage``) against the observed one on fresh draws.
 
 Two sources of the RMS ``s`` of ``x̄`` are checked: the flow's (``rms_source='flow'``, the
 default of ``RLELoss``), whose Gaussian-tailed density follows a Student-t3 only in part
 and whose scale depends on the fit (its tolerance is wider there), and the second moment
-measured in training (``'moment'``), within 5 % for every distribution in the residual
-design with the ``'mmpose'`` and ``'official'`` formulations, the settings that allow it
-(in ``'reparam'`` and ``'exact'`` σ̂ keeps drifting against the flow's scale and a running
-mean of ``x̄²`` was up to 70 % off). The default run checks both with the default design,
-Q and formulation; ``-m slow`` runs every setting. There the flow's s fails on Student-t3
-residuals in 8 of 36 settings: ``'exact'`` with large errors (4 to 13 times the truth: its
-fixed normaliser nodes leave the flow's far tails unchecked), ``'reparam'`` with small errors
-(32–41 % high) and ``'basic'`` with a Gaussian ``Q`` and small errors (8–10 % high).
+measured in training (``'moment'``), within 5 % for every distribution. The default run
+checks both with the default design, Q and formulation; ``-m slow`` runs every setting.
+There the flow's s fails in 26 of 108 settings: ``'reparam'`` with small errors (11–31 %
+high), ``'basic'`` with small errors (8–15 % high) and ``'exact'`` (up to 8 times the truth
+on Student-t3 with large errors: its fixed normaliser nodes leave the flow's far tails
+unchecked); the measured moment passes every setting it applies to (residual and reparam).
 """
 
 import math
@@ -92,9 +93,13 @@ def fit(
 
 
 def check_rms(loss: RLELoss, name: str, scale: str, tolerance: float) -> None:
+    """The reported RMS against the RMS error of the reported point over the training
+    labels, ``sqrt(scale² + offset²)`` (the point need not land on the labels' centre)."""
     gen = torch.Generator().manual_seed(1)
-    _, rms = fit(loss, stratified(name, gen), SCALES[scale])
-    ratio = (rms / SCALES[scale]).tolist()
+    residuals = stratified(name, gen)
+    point, rms = fit(loss, residuals, SCALES[scale])
+    truth = ((0.4 + SCALES[scale] * residuals - point) ** 2).mean(0).sqrt()
+    ratio = (rms / truth).tolist()
     assert all(abs(r - 1) <= tolerance for r in ratio), f'reported / true RMS = {ratio}'
 
 
@@ -124,12 +129,13 @@ def test_every_setting_reports_the_true_rms(design, q, formulation, name, scale)
 @pytest.mark.slow
 @pytest.mark.parametrize('scale', list(SCALES))
 @pytest.mark.parametrize('name', ['laplace', 'gaussian', 'student_t3'])
-@pytest.mark.parametrize('formulation', ['mmpose', 'official'])
+@pytest.mark.parametrize('formulation', ['mmpose', 'official', 'exact'])
 @pytest.mark.parametrize('q', ['laplace', 'gaussian'])
-def test_the_measured_moment_reports_the_true_rms_in_every_setting_it_allows(
-    q, formulation, name, scale
+@pytest.mark.parametrize('design', ['residual', 'reparam'])
+def test_the_measured_moment_reports_the_true_rms_in_every_setting(
+    design, q, formulation, name, scale
 ):
-    loss = RLELoss(q_distribution=q, formulation=formulation, rms_source='moment')
+    loss = RLELoss(design=design, q_distribution=q, formulation=formulation, rms_source='moment')
     check_rms(loss, name, scale, 0.05)
 
 
