@@ -131,15 +131,15 @@ def markdown(results: Dict[str, dict], reference: str = 'rle') -> str:
     acc = {n: r['accuracy'] for n, r in results.items() if r.get('accuracy')}
     if acc:
         lines += _accuracy_table(acc, ACCURACY_COLUMNS)
-        failures = [
-            f'{name} seed {i}: {run["failed"]}'
-            for name, r in results.items()
-            for i, run in enumerate(r.get('runs', []))
-            if run.get('failed')
-        ]
-        lines += ['', *[f'Failed: {f}' for f in failures]] if failures else []
-        if any('temperature/nll' in s for s in acc.values()):
-            lines += ['', *_accuracy_table(acc, UNCERTAINTY_COLUMNS, raw_needs_sigma=True)]
+    failures = [
+        f'{name} seed {i}: {run["failed"]}'
+        for name, r in results.items()
+        for i, run in enumerate(r.get('runs', []))
+        if run.get('failed')
+    ]
+    lines += ['', *[f'Failed: {f}' for f in failures]] if failures else []
+    if any('temperature/nll' in s for s in acc.values()):
+        lines += ['', *_accuracy_table(acc, UNCERTAINTY_COLUMNS, raw_needs_sigma=True)]
     return '\n'.join(lines) + '\n'
 
 

@@ -33,6 +33,15 @@ def test_rows_name_their_seed_count_when_models_have_different_counts():
     assert '| rle (2 seed(s)) | 0.500 ± 0.100 |' in table
 
 
+def test_failed_runs_are_listed_also_when_no_run_succeeded():
+    failed = dict(accuracy={}, runs=[dict(failed='training: see seed0/train.log')])
+    table = markdown({'rle_only': failed})
+    assert 'Failed: rle_only seed 0: training: see seed0/train.log' in table
+    ok = dict(accuracy=summarise([dict(PCK=0.5)]), runs=[{}])
+    table = markdown({'rle': ok, 'rle_only': failed})
+    assert '| rle | 0.500 |' in table and 'Failed: rle_only seed 0' in table
+
+
 def test_results_files_hold_the_record_and_the_text(tmp_path):
     out = tmp_path / 'new' / 'dir'
     paths = write_results(str(out), dict(a=np.float32(0.5), b=[1, 'x']), '| table |\n')
