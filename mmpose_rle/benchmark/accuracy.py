@@ -18,6 +18,7 @@ from mmpose_rle.calibration import collect_predictions
 from mmpose_rle.engine import CPUAwareRunner
 
 from .curves import learning_curve
+from .error_quantiles import error_quantiles
 from .training import train_variant
 from .uncertainty_eval import (
     coco_metric_args,
@@ -41,7 +42,9 @@ def evaluate_checkpoint(
         ``predicts_sigma`` and ``curves``
         (:func:`~mmpose_rle.benchmark.uncertainty_eval.uncertainty_report`);
         ``model/nominal_{1,2}sigma`` for an RLE head
-        (:func:`~mmpose_rle.benchmark.uncertainty_eval.model_coverage`); and for models
+        (:func:`~mmpose_rle.benchmark.uncertainty_eval.model_coverage`); ``error/q50`` and
+        ``error/q90``, quantiles of the keypoint error in units of the crop or instance
+        (:func:`~mmpose_rle.benchmark.error_quantiles.error_quantiles`); and for models
         with σ, ``sigma_score/coco/AP`` and the like, COCO AP with each keypoint scored by
         its expected OKS under the cross-fitted temperature-calibrated σ; with a
         ``CocoMetric``, :func:`~mmpose_rle.benchmark.uncertainty_eval.ranking_report`'s
@@ -60,6 +63,7 @@ def evaluate_checkpoint(
     calibrated = report.pop('calibrated_sigmas')
     metrics.update(report)  # with 'curves': the reliability and sparsification curves
     metrics.update(model_coverage(model.head))
+    metrics.update(error_quantiles(predictions))
     coco = coco_metric_args(cfg.test_evaluator)
     meta = runner.test_dataloader.dataset.metainfo
     if isinstance(model, BottomupPoseEstimator):  # rows: paired instances, not predictions

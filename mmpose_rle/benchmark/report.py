@@ -47,6 +47,8 @@ ACCURACY_COLUMNS = [
     ('AUC', 'AUC', '{:.3f}'),
     ('EPE', 'EPE (px)', '{:.2f}'),
     ('coco/AP', 'COCO AP', '{:.3f}'),
+    ('error/q50', 'median error / size', '{:.4f}'),
+    ('error/q90', '90th pct. error / size', '{:.4f}'),
     ('sigma_score/coco/AP', 'COCO AP, σ score', '{:.3f}'),
     ('oracle_score/coco/AP', 'COCO AP, OKS-ranked', '{:.3f}'),
     ('score/oks_spearman', 'ρ(score, OKS)', '{:.2f}'),
