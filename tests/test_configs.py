@@ -77,3 +77,20 @@ def test_hand_swap_trains_with_21_keypoints():
     )
     losses = model.loss(*model.data_preprocessor(data, True).values())
     assert torch.isfinite(losses['loss_kpt'])
+
+
+def test_dense_own_data_config_reports_coco_ap_with_both_scores(monkeypatch, tmp_path):
+    """MMPose's score under ``coco/`` and the σ score under ``coco_sigma/``; both build."""
+    import json
+
+    from mmengine.evaluator import Evaluator
+
+    (tmp_path / 'val.json').write_text(
+        json.dumps(dict(images=[], annotations=[], categories=[dict(id=1, name='mouse')]))
+    )
+    monkeypatch.setenv('OPENFIELD_ROOT', str(tmp_path))
+    cfg = Config.fromfile(str(ROOT / 'configs/own_data/dense-rle_res18_openfield-128x128.py'))
+    init_default_scope('mmpose')
+    metrics = Evaluator(cfg.test_evaluator).metrics
+    coco = [(type(m).__name__, m.prefix) for m in metrics if hasattr(m, 'keypoint_score_thr')]
+    assert coco == [('CocoMetric', 'coco'), ('SigmaCocoMetric', 'coco_sigma')]

@@ -25,3 +25,15 @@ model = dict(
         decoder=_base_.codec,
     ),
 )
+# COCO AP twice: with MMPose's instance score (1 - mean sigma-hat; `coco/AP`) and with the
+# instance's expected OKS under sigma (mmpose_rle.SigmaCocoMetric; `coco_sigma/AP`), whose AP
+# is within 0.01 of the heatmap head's or above it at every training-set size measured
+# (docs/sigma_sources.md).
+val_evaluator = _base_.val_evaluator + [
+    dict(
+        type='mmpose_rle.SigmaCocoMetric',
+        ann_file=_base_.data_root + 'val.json',
+        prefix='coco_sigma',
+    )
+]
+test_evaluator = val_evaluator

@@ -18,6 +18,14 @@ scored alike; no ground truth is needed, and a bottom-up model's every predictio
 positives too) is scored. Under ``score_mode='bbox'`` (the YOLOX-Pose configs') the
 instance score is the box score alone and the keypoint scores change nothing;
 ``'bbox_keypoint'`` lets σ rank instances.
+
+Under ``'bbox_keypoint'`` MMPose's instance score is the box score times the mean of the
+keypoint scores above ``keypoint_score_thr``. ``CocoMetric``'s default threshold, 0.2, is
+made for confidences that drop for invisible keypoints; ``E[OKS_k]`` is an expectation, and
+dropping the keypoints below 0.2 would score an instance whose keypoints are mostly uncertain
+by its few certain ones. :class:`SigmaCocoMetric` therefore defaults to 0: every keypoint
+counts, and the instance score is the box score times the instance's expected OKS,
+``mean_k E[OKS_k]``.
 """
 
 from typing import Sequence
@@ -44,18 +52,27 @@ def expected_oks(sigmas: np.ndarray, areas: np.ndarray, oks_sigmas: np.ndarray) 
 class SigmaCocoMetric(CocoMetric):
     """MMPose's ``CocoMetric`` scoring keypoints by :func:`expected_oks` of their σ.
 
-    Every argument is ``CocoMetric``'s. The object area is that of each predicted
-    instance's box (``bboxes`` of the predictions: those a top-down model crops, a
-    bottom-up model's own). Samples without ``keypoint_sigmas`` keep their scores.
+    Every argument is ``CocoMetric``'s; ``keypoint_score_thr`` defaults to 0 here (module
+    docstring). The object area is that of each predicted instance's box (``bboxes`` of the
+    predictions: those a top-down model crops, a bottom-up model's own). Samples without
+    ``keypoint_sigmas`` keep their scores.
     """
 
+    def __init__(self, *args, keypoint_score_thr: float = 0.0, **kwargs) -> None:
+        super().__init__(*args, keypoint_score_thr=keypoint_score_thr, **kwargs)
+
     def process(self, data_batch: Sequence[dict], data_samples: Sequence[dict]) -> None:
+        """Rescore copies of the samples (the evaluator's other metrics see the model's own
+        scores) and pass them to ``CocoMetric``."""
+        rescored = []
         for sample in data_samples:
             sigmas = image_sigmas(sample)
-            if sigmas is None:
-                continue
-            boxes = np.asarray(sample['pred_instances']['bboxes'], float).reshape(-1, 4)
-            areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-            scores = expected_oks(sigmas, areas, self.dataset_meta['sigmas'])
-            sample['pred_instances']['keypoint_scores'] = scores.astype(np.float32)
-        super().process(data_batch, data_samples)
+            if sigmas is not None:
+                pred = sample['pred_instances']
+                boxes = np.asarray(pred['bboxes'], float).reshape(-1, 4)
+                areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+                scores = expected_oks(sigmas, areas, self.dataset_meta['sigmas'])
+                pred = dict(pred, keypoint_scores=scores.astype(np.float32))
+                sample = dict(sample, pred_instances=pred)
+            rescored.append(sample)
+        super().process(data_batch, rescored)

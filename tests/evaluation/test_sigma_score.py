@@ -41,6 +41,8 @@ def test_sigma_coco_metric_replaces_keypoint_scores(monkeypatch):
         np.array([[[3.0, 5.0], [20.0, 1.0]]]), np.array([900.0]), np.array([0.05, 0.1])
     )
     np.testing.assert_allclose(seen[0]['pred_instances']['keypoint_scores'], expected, rtol=1e-6)
+    # the sample the evaluator shares with its other metrics keeps the model's scores
+    np.testing.assert_array_equal(sample['pred_instances']['keypoint_scores'], np.ones((1, 2)))
 
 
 def test_bottomup_predictions_are_all_rescored_from_their_image_sigmas(monkeypatch):
@@ -68,3 +70,10 @@ def test_bottomup_predictions_are_all_rescored_from_their_image_sigmas(monkeypat
     metric.process({}, [sample])
     expected = expected_oks(image_sigmas, np.array([900.0, 400.0]), np.array([0.05, 0.1]))
     np.testing.assert_allclose(seen[0]['pred_instances']['keypoint_scores'], expected, rtol=1e-6)
+
+
+def test_every_keypoints_expected_oks_counts_in_the_instance_score():
+    """E[OKS_k] is an expectation, not a visibility confidence: no keypoint is dropped from
+    the instance's mean unless the config asks for it."""
+    assert SigmaCocoMetric().keypoint_score_thr == 0.0
+    assert SigmaCocoMetric(keypoint_score_thr=0.2).keypoint_score_thr == 0.2
