@@ -101,7 +101,8 @@ def fit_gap(
 ) -> Dict[str, Dict[str, float]]:
     """``r`` (``rms_ratio``), the share of ``|z| ≤ 1`` (``within_1sigma``, per coordinate)
     and the number of coordinates ``n`` on the three sets of the module docstring, keyed
-    ``'train (augmented)'``, ``'train (plain)'`` and ``'val (plain)'``.
+    ``'train (augmented)'``, ``'train (plain)'`` and ``'val (plain)'``; a set without a
+    visible keypoint has ``n = 0`` and NaN statistics.
 
     Args:
         model (nn.Module): The trained top-down RLE model.
