@@ -6,6 +6,7 @@ checked by ``tests/test_e2e_lifting.py``.)"""
 
 import ast
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -79,8 +80,9 @@ def test_hand_swap_trains_with_21_keypoints():
     assert torch.isfinite(losses['loss_kpt'])
 
 
-def test_dense_own_data_config_reports_coco_ap_with_both_scores(monkeypatch, tmp_path):
-    """MMPose's score under ``coco/`` and the σ score under ``coco_sigma/``; both build."""
+def test_dense_own_data_config_scores_keypoints_by_their_expected_oks(monkeypatch, tmp_path):
+    """The head scores keypoints by E[OKS] with the metainfo's OKS sigmas, and COCO AP
+    counts every keypoint's score (threshold 0), beside PCK, AUC and EPE."""
     import json
 
     from mmengine.evaluator import Evaluator
@@ -91,6 +93,10 @@ def test_dense_own_data_config_reports_coco_ap_with_both_scores(monkeypatch, tmp
     monkeypatch.setenv('OPENFIELD_ROOT', str(tmp_path))
     cfg = Config.fromfile(str(ROOT / 'configs/own_data/dense-rle_res18_openfield-128x128.py'))
     init_default_scope('mmpose')
+    head = MODELS.build(cfg.model).head
+    assert head.keypoint_score == 'expected_oks'
+    np.testing.assert_array_equal(head.oks_sigmas, cfg.metainfo['sigmas'])
     metrics = Evaluator(cfg.test_evaluator).metrics
-    coco = [(type(m).__name__, m.prefix) for m in metrics if hasattr(m, 'keypoint_score_thr')]
-    assert coco == [('CocoMetric', 'coco'), ('SigmaCocoMetric', 'coco_sigma')]
+    names = [type(m).__name__ for m in metrics]
+    assert names == ['PCKAccuracy', 'AUC', 'EPE', 'CocoMetric']
+    assert metrics[-1].keypoint_score_thr == 0.0

@@ -23,17 +23,17 @@ model = dict(
         in_channels=_base_.model.head.in_channels,
         num_joints=_base_.model.head.num_joints,
         decoder=_base_.codec,
+        # keypoint scores: each keypoint's expected OKS under its sigma (not 1 - mean
+        # sigma-hat), so that instances are ranked by their expected OKS in COCO AP and in
+        # the inferencer's scores (docs/sigma_sources.md)
+        keypoint_score='expected_oks',
+        oks_sigmas=_base_.metainfo['sigmas'],
     ),
 )
-# COCO AP twice: with MMPose's instance score (1 - mean sigma-hat; `coco/AP`) and with the
-# instance's expected OKS under sigma (mmpose_rle.SigmaCocoMetric; `coco_sigma/AP`), whose AP
-# is within 0.01 of the heatmap head's or above it at every training-set size measured
-# (docs/sigma_sources.md).
-val_evaluator = _base_.val_evaluator + [
-    dict(
-        type='mmpose_rle.SigmaCocoMetric',
-        ann_file=_base_.data_root + 'val.json',
-        prefix='coco_sigma',
-    )
+# PCK, AUC, EPE as the base config; COCO AP with every keypoint's expected OKS in the
+# instance score (threshold 0 instead of CocoMetric's 0.2, which would score an instance by
+# its few certain keypoints)
+val_evaluator = _base_.val_evaluator[:3] + [
+    dict(type='CocoMetric', ann_file=_base_.data_root + 'val.json', keypoint_score_thr=0.0)
 ]
 test_evaluator = val_evaluator

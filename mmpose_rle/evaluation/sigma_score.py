@@ -1,16 +1,12 @@
 r"""σ-aware instance scores: the expected OKS of each keypoint under its predicted error.
 
-COCO's keypoint similarity of keypoint ``k`` is ``OKS_k = exp(−d² / (2 s² κ_k²))`` with ``d``
-the error, ``s²`` the object's area and ``κ_k = 2 σ_k^OKS`` the data set's per-keypoint
-constant. If the error is Gaussian with RMS ``σ_x``, ``σ_y`` per axis, its expectation is::
-
-    E[OKS_k] = (1 + σ_x² / v)^(−1/2) · (1 + σ_y² / v)^(−1/2),   v = s² κ_k²
-
-— the score a keypoint deserves if σ means what it says: near 1 when the predicted error is
-small for the object, near 0 when it is large. (For a Laplace error the expectation has no
-closed form; the Gaussian with the same RMS is used.) :class:`SigmaCocoMetric` is MMPose's
-``CocoMetric`` with these scores in place of ``keypoint_scores`` (``1 − mean σ̂`` for an RLE
-head), so its ``score_mode`` rescoring and OKS-NMS rank instances by σ.
+The score of keypoint ``k`` is its expected OKS under its predicted error, ``E[OKS_k]``
+(:func:`~mmpose_rle.models.utils.expected_oks`, which states the formula).
+:class:`SigmaCocoMetric` is MMPose's ``CocoMetric`` with these scores in place of
+``keypoint_scores`` (``1 − mean σ̂`` for an RLE head), so its ``score_mode`` rescoring and
+OKS-NMS rank instances by σ. A top-down RLE head gives the same scores itself with
+``keypoint_score='expected_oks'``; then MMPose's ``CocoMetric`` with
+``keypoint_score_thr=0`` gives this metric's AP.
 
 The object area ``s²`` is that of the predicted box and σ is in image pixels
 (:func:`~mmpose_rle.evaluation.image_sigmas`), so top-down and bottom-up predictions are
@@ -33,19 +29,12 @@ from typing import Sequence
 import numpy as np
 from mmpose.evaluation.metrics import CocoMetric
 
+from mmpose_rle.models.utils.expected_oks import box_areas, expected_oks
 from mmpose_rle.registry import METRICS
 
 from .uncertainty_metric import image_sigmas
 
 __all__ = ['expected_oks', 'SigmaCocoMetric']
-
-
-def expected_oks(sigmas: np.ndarray, areas: np.ndarray, oks_sigmas: np.ndarray) -> np.ndarray:
-    """``E[OKS_k]`` ``(N, K)`` for σ ``(N, K, 2)`` in image pixels, object areas ``(N,)``
-    and the data set's OKS sigmas ``(K,)`` (module docstring)."""
-    v = np.asarray(areas, float)[:, None] * (2 * np.asarray(oks_sigmas, float))[None] ** 2
-    ratio = np.asarray(sigmas, float) ** 2 / np.maximum(v, np.finfo(float).tiny)[..., None]
-    return np.prod(1 / np.sqrt(1 + ratio), axis=-1)
 
 
 @METRICS.register_module()
@@ -69,8 +58,7 @@ class SigmaCocoMetric(CocoMetric):
             sigmas = image_sigmas(sample)
             if sigmas is not None:
                 pred = sample['pred_instances']
-                boxes = np.asarray(pred['bboxes'], float).reshape(-1, 4)
-                areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+                areas = box_areas(pred['bboxes'])
                 scores = expected_oks(sigmas, areas, self.dataset_meta['sigmas'])
                 pred = dict(pred, keypoint_scores=scores.astype(np.float32))
                 sample = dict(sample, pred_instances=pred)

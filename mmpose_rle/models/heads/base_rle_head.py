@@ -17,9 +17,15 @@ the rest, the same way for every head:
   for: :meth:`predictive` (``(μ̂, σ̂)`` → point prediction and RMS of the design),
   :meth:`residual_rms` (``s``) and :attr:`q_distribution` (the error model ``Q``);
 * :meth:`predict` — flip test (outputs of both views averaged after un-flipping, as
-  MMPose), decoding through the codec, the score ``1 − mean σ̂`` and
-  ``keypoint_sigmas``: the predictive RMS error per coordinate in pixels of the model
-  input;
+  MMPose), decoding through the codec, the keypoint scores and ``keypoint_sigmas``: the
+  predictive RMS error per coordinate in pixels of the model input;
+* ``keypoint_score`` — MMPose's ``1 − mean σ̂`` (``'sigma'``), or the keypoint's expected
+  OKS under its predicted error (``'expected_oks'``,
+  :func:`~mmpose_rle.models.utils.expected_oks`, with the data set's ``oks_sigmas`` and
+  the area of the instance's box): then MMPose's ``CocoMetric`` with
+  ``keypoint_score_thr=0`` scores each instance by its box score times its expected OKS,
+  and the inferencer's keypoint scores say how close each keypoint is expected to be in
+  COCO's own measure;
 * ``sigma_init`` — the initial ``σ̂``, through the σ-logit biases;
 * ``sigma_calibration`` — fitted monotone maps of the predictive RMS, one per inference
   mode (:class:`~mmpose_rle.models.utils.SigmaCalibration`, identity until
@@ -33,7 +39,8 @@ What differs between the members is in class attributes and small hooks: the lab
 (:meth:`checked_weights`), the name of an instance in warnings (:meth:`instance_name`), a
 joint the codec pins (:meth:`fixed_root`), the units of ``μ̂`` (:meth:`to_head_units`), the
 logs (:meth:`loss_logs`) and the three steps of :meth:`predict`
-(:meth:`inference_outputs`, :meth:`decode_outputs`, :meth:`add_sigmas`).
+(:meth:`inference_outputs`, :meth:`decode_outputs`, :meth:`add_sigmas`,
+:meth:`add_keypoint_scores`).
 """
 
 import math
@@ -54,11 +61,15 @@ from mmpose_rle.registry import MODELS
 
 from ..losses.rle_predictive import RLEPredictive
 from ..losses.sanitize import mask_non_finite_labels
+from ..utils.expected_oks import box_areas, expected_oks
 from ..utils.image_sigmas import input_to_image_sigmas
 from ..utils.sigma_calibration import MODES, SigmaCalibration
 from .predictive_mixin import RLEPredictiveMixin
 
-__all__ = ['BaseRLEHead', 'RLEOutputs']
+__all__ = ['BaseRLEHead', 'RLEOutputs', 'KEYPOINT_SCORES']
+
+#: The ``keypoint_score`` choices of the top-down heads.
+KEYPOINT_SCORES = ('sigma', 'expected_oks')
 
 
 class RLEOutputs(NamedTuple):
@@ -90,6 +101,12 @@ class BaseRLEHead(RLEPredictiveMixin, BaseHead):
             σ-logit biases are set to ``logit(sigma_init)``, so that ``σ̂ = sigmoid(w·x +
             b)`` starts near it (the weights are small). ``None`` keeps ``init_cfg``'s biases
             (zero by default: ``σ̂ ≈ 0.5``). Default: None.
+        keypoint_score (str): The predictions' ``keypoint_scores``: ``'sigma'``, MMPose's
+            ``1 − mean σ̂``, or ``'expected_oks'``, ``E[OKS_k]`` of each keypoint under its
+            σ in image pixels, for the area of the instance's box (module docstring).
+            Default: ``'sigma'``.
+        oks_sigmas (Sequence[float], optional): ``(K,)`` the data set's OKS sigmas (its
+            metainfo's ``sigmas``); needed by ``keypoint_score='expected_oks'``.
         init_cfg (dict, optional): Initialisation; :attr:`default_init_cfg` when None.
     """
 
@@ -107,6 +124,8 @@ class BaseRLEHead(RLEPredictiveMixin, BaseHead):
         loss: ConfigType = dict(type='mmpose_rle.RLELoss', use_target_weight=True),
         decoder: OptConfigType = None,
         sigma_init: Optional[float] = None,
+        keypoint_score: str = 'sigma',
+        oks_sigmas: Optional[Sequence[float]] = None,
         init_cfg: OptConfigType = None,
     ) -> None:
         if sigma_init is not None and not 0 < sigma_init < 1:
@@ -116,11 +135,39 @@ class BaseRLEHead(RLEPredictiveMixin, BaseHead):
         super().__init__(self.default_init_cfg if init_cfg is None else init_cfg)
         self.num_joints = num_joints
         self.sigma_init = sigma_init
+        self.keypoint_score = keypoint_score
+        self.oks_sigmas = self._checked_score_args(keypoint_score, oks_sigmas)
         self.loss_module = MODELS.build(loss)
         self.predictive_model = RLEPredictive.of(self.loss_module)
         self.decoder = KEYPOINT_CODECS.build(decoder) if decoder is not None else None
         self.sigma_calibration = SigmaCalibration(num_joints, self.coord_dim)
         self._register_load_state_dict_pre_hook(self._upgrade_state_dict)
+
+    def _checked_score_args(
+        self, keypoint_score: str, oks_sigmas: Optional[Sequence[float]]
+    ) -> Optional[np.ndarray]:
+        """``oks_sigmas`` as a ``(K,)`` array, after checking ``keypoint_score``."""
+        name = type(self).__name__
+        if keypoint_score not in KEYPOINT_SCORES:
+            raise ValueError(
+                f'{name}: keypoint_score must be one of {KEYPOINT_SCORES}, got {keypoint_score!r}'
+            )
+        if keypoint_score == 'expected_oks' and self.coord_dim != 2:
+            raise ValueError(f"{name}: keypoint_score='expected_oks' is for 2-D keypoints")
+        if oks_sigmas is None:
+            if keypoint_score == 'expected_oks':
+                raise ValueError(
+                    f"{name}: keypoint_score='expected_oks' needs oks_sigmas (the data set's "
+                    "metainfo 'sigmas', one per keypoint)"
+                )
+            return None
+        sigmas = np.asarray(oks_sigmas, dtype=float).reshape(-1)
+        if len(sigmas) != self.num_joints or not np.all(sigmas > 0):
+            raise ValueError(
+                f'{name}: oks_sigmas must be {self.num_joints} positive values (one per '
+                f'keypoint), got {list(oks_sigmas)!r}'
+            )
+        return sigmas
 
     @property
     def default_init_cfg(self) -> List[dict]:
@@ -177,7 +224,7 @@ class BaseRLEHead(RLEPredictiveMixin, BaseHead):
     def predict(
         self, feats: Tuple[Tensor], batch_data_samples: OptSampleList, test_cfg: ConfigType = {}
     ) -> Predictions:
-        """Predict keypoints, scores (``1 − mean σ̂``) and ``keypoint_sigmas``.
+        """Predict keypoints, scores (``keypoint_score``) and ``keypoint_sigmas``.
 
         With ``test_cfg['flip_test']`` the feats are ``[orig, flipped]`` and the outputs of
         both (``σ̂`` and the raw RMS included) are averaged after un-flipping, as in MMPose,
@@ -191,6 +238,7 @@ class BaseRLEHead(RLEPredictiveMixin, BaseHead):
         outputs = self.inference_outputs(feats, batch_data_samples[0].metainfo, test_cfg)
         preds = self.decode_outputs(outputs, batch_data_samples)
         self.add_sigmas(preds, outputs.rms, batch_data_samples)
+        self.add_keypoint_scores(preds, batch_data_samples)
         return preds
 
     def inference_outputs(
@@ -239,6 +287,23 @@ class BaseRLEHead(RLEPredictiveMixin, BaseHead):
                 pred.keypoint_sigmas_image = input_to_image_sigmas(
                     sigma[None], input_size, sample.metainfo['input_scale']
                 ).astype(np.float32)
+
+    def add_keypoint_scores(self, preds: list, batch_data_samples: OptSampleList) -> None:
+        """With ``keypoint_score='expected_oks'``, replace the codec's ``keypoint_scores``
+        ``(1, K)`` by ``E[OKS_k]`` of ``keypoint_sigmas_image`` for the area of the
+        sample's box (``gt_instances.bboxes``: the box the crop was cut from, which MMPose
+        reports as the prediction's box)."""
+        if self.keypoint_score != 'expected_oks':
+            return
+        for pred, sample in zip(preds, batch_data_samples):
+            boxes = getattr(sample.get('gt_instances', None), 'bboxes', None)
+            if boxes is None or 'keypoint_sigmas_image' not in pred:
+                raise ValueError(
+                    f"{type(self).__name__}: keypoint_score='expected_oks' needs a top-down "
+                    'sample: a box (gt_instances.bboxes) and input_scale in the metainfo'
+                )
+            scores = expected_oks(pred.keypoint_sigmas_image, box_areas(boxes), self.oks_sigmas)
+            pred.keypoint_scores = scores.astype(np.float32)
 
     def loss(
         self, inputs: Tuple[Tensor], batch_data_samples: OptSampleList, train_cfg: ConfigType = {}

@@ -125,8 +125,8 @@ class DenseRLEHead(IntegralRLEHead):
             that the RLE loss fits ``σ̂`` to the errors of the windowed read-out. Default:
             True.
         **kwargs: :class:`IntegralRLEHead`'s other arguments (``beta``, ``grid_offset``,
-            ``deconv_out_channels``, ``sigma_source``, ``loss``, ``decoder``, ``sigma_init``
-            ...).
+            ``deconv_out_channels``, ``sigma_source``, ``loss``, ``decoder``, ``sigma_init``,
+            ``keypoint_score``, ``oks_sigmas`` ...).
     """
 
     def __init__(

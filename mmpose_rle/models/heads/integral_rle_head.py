@@ -147,6 +147,7 @@ class IntegralRLEHead(BaseRLEHead):
             on ``Linear`` layers (σ branch), while ``simplebaseline_head`` keeps
             MMPose's ``HeatmapHead`` default (``Normal(std=0.001)`` on convs, BN ``1``),
             so that the initial heatmaps are nearly uniform (``μ̂ ≈ 0.5``).
+        **score_kwargs: :class:`BaseRLEHead`'s ``keypoint_score`` and ``oks_sigmas``.
 
     Attributes:
         heatmap_size (tuple[int, int] | None): ``(W, H)`` of the heatmaps, when
@@ -174,10 +175,16 @@ class IntegralRLEHead(BaseRLEHead):
         decoder: OptConfigType = None,
         sigma_init: Optional[float] = None,
         init_cfg: OptConfigType = None,
+        **score_kwargs,
     ):
         in_featuremap_size = _checked_featuremap_size(in_channels, sigma_source, in_featuremap_size)
         super().__init__(
-            num_joints, loss=loss, decoder=decoder, sigma_init=sigma_init, init_cfg=init_cfg
+            num_joints,
+            loss=loss,
+            decoder=decoder,
+            sigma_init=sigma_init,
+            init_cfg=init_cfg,
+            **score_kwargs,
         )
         self.in_channels = in_channels
         self.in_featuremap_size = in_featuremap_size

@@ -37,6 +37,7 @@ class OfficialRLEHead(BaseRLEHead):
         sigma_init (float, optional): Initial ``σ̂`` (:class:`BaseRLEHead`). Default: None.
         coord_init (float): Initial bias of ``fc_coord``. Default: 0.5 (the centre).
         init_cfg (dict, optional): Initialisation; ``Normal(std=0.01)`` on ``Linear``.
+        **score_kwargs: :class:`BaseRLEHead`'s ``keypoint_score`` and ``oks_sigmas``.
     """
 
     def __init__(
@@ -48,9 +49,15 @@ class OfficialRLEHead(BaseRLEHead):
         sigma_init: Optional[float] = None,
         coord_init: float = 0.5,
         init_cfg: OptConfigType = None,
+        **score_kwargs,
     ) -> None:
         super().__init__(
-            num_joints, loss=loss, decoder=decoder, sigma_init=sigma_init, init_cfg=init_cfg
+            num_joints,
+            loss=loss,
+            decoder=decoder,
+            sigma_init=sigma_init,
+            init_cfg=init_cfg,
+            **score_kwargs,
         )
         self.in_channels = in_channels
         self.coord_init = coord_init

@@ -35,6 +35,7 @@ class RLEHead(BaseRLEHead):
         sigma_init (float, optional): Initial ``σ̂`` (:class:`BaseRLEHead`). Default: None.
         init_cfg (dict, optional): Initialisation; MMPose's ``Normal(std=0.01)`` on
             every ``Linear`` by default.
+        **score_kwargs: :class:`BaseRLEHead`'s ``keypoint_score`` and ``oks_sigmas``.
 
     Example:
         >>> head = RLEHead(in_channels=8, num_joints=3)
@@ -50,9 +51,15 @@ class RLEHead(BaseRLEHead):
         decoder: OptConfigType = None,
         sigma_init: Optional[float] = None,
         init_cfg: OptConfigType = None,
+        **score_kwargs,
     ) -> None:
         super().__init__(
-            num_joints, loss=loss, decoder=decoder, sigma_init=sigma_init, init_cfg=init_cfg
+            num_joints,
+            loss=loss,
+            decoder=decoder,
+            sigma_init=sigma_init,
+            init_cfg=init_cfg,
+            **score_kwargs,
         )
         self.in_channels = in_channels
         self.fc = nn.Linear(in_channels, num_joints * 4)

@@ -1,5 +1,6 @@
 """Building blocks shared by the heads."""
 
+from .expected_oks import box_areas, expected_oks
 from .image_sigmas import input_to_image_sigmas
 from .lifting_units import CUBE_INIT_CFG, cube_label_scale, lifting_label_mm
 from .sigma_calibration import SigmaCalibration
@@ -12,6 +13,8 @@ from .soft_argmax import (
 )
 
 __all__ = [
+    'expected_oks',
+    'box_areas',
     'SigmaCalibration',
     'input_to_image_sigmas',
     'cell_grid',

@@ -9,6 +9,7 @@ import torch
 from mmengine.optim import AmpOptimWrapper
 from mmpose.testing import get_packed_inputs
 
+from mmpose_rle.evaluation import SigmaCocoMetric
 from mmpose_rle.models import BaseRLEHead, IntegralRLEHead, OfficialRLEHead, RLEHead, RLEOutputs
 from tests.helpers import randomise_
 
@@ -75,6 +76,66 @@ def test_predict_is_predict_outputs_decoded(name):
         np.testing.assert_allclose(
             pred.keypoint_sigmas[0], out.rms[i].numpy() * [48, 64], rtol=1e-6
         )
+
+
+@pytest.mark.parametrize('name', HEADS)
+def test_expected_oks_keypoint_scores_are_the_sigma_metrics_scores(name, monkeypatch):
+    """``keypoint_score='expected_oks'``: each keypoint's score is E[OKS_k] of its σ in
+    image pixels for the area of the sample's box, as ``SigmaCocoMetric`` rescores the
+    default head's predictions (so MMPose's ``CocoMetric`` with threshold 0 gives its AP);
+    and against Monte Carlo draws of a Gaussian error of that σ."""
+    oks_sigmas = [0.025, 0.05, 0.08, 0.1, 0.2]
+    head = HEADS[name](keypoint_score='expected_oks', oks_sigmas=oks_sigmas).eval()
+    default = HEADS[name]().eval()
+    randomise_(head, std=0.1)
+    default.load_state_dict(head.state_dict())
+    batch = samples()
+    with torch.no_grad():
+        preds = head.predict(feats_for(head), batch)
+        plain = default.predict(feats_for(head), batch)
+    metric = SigmaCocoMetric()
+    metric.dataset_meta = dict(dataset_name='toy', sigmas=np.array(oks_sigmas))
+    seen = []
+    monkeypatch.setattr(
+        'mmpose.evaluation.metrics.CocoMetric.process',
+        lambda self, data, rescored: seen.extend(rescored),
+    )
+    for pred, base, sample in zip(preds, plain, batch):
+        box = sample.gt_instances.bboxes.reshape(4)
+        metric.process({}, [dict(pred_instances=dict(base.to_dict(), bboxes=box[None]))])
+        np.testing.assert_allclose(
+            pred.keypoint_scores, seen.pop()['pred_instances']['keypoint_scores'], rtol=1e-6
+        )
+        area = (box[2] - box[0]) * (box[3] - box[1])
+        rng = np.random.default_rng(0)
+        errors = rng.normal(size=(200000, K, 2)) * pred.keypoint_sigmas_image[0]
+        oks = np.exp(-(errors**2).sum(-1) / (2 * area * (2 * np.array(oks_sigmas)) ** 2))
+        np.testing.assert_allclose(pred.keypoint_scores[0], oks.mean(0), rtol=0.02, atol=1e-3)
+        np.testing.assert_array_equal(pred.keypoint_sigmas, base.keypoint_sigmas)
+        assert not np.allclose(pred.keypoint_scores, base.keypoint_scores)
+
+
+@pytest.mark.parametrize(
+    'kwargs, message',
+    [
+        (dict(keypoint_score='peak'), 'keypoint_score must be one of'),
+        (dict(keypoint_score='expected_oks'), 'needs oks_sigmas'),
+        (dict(keypoint_score='expected_oks', oks_sigmas=[0.1] * (K - 1)), 'must be 5 positive'),
+        (dict(keypoint_score='expected_oks', oks_sigmas=[0.1] * (K - 1) + [0]), 'positive'),
+    ],
+)
+def test_bad_keypoint_score_arguments_are_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        HEADS['RLEHead'](**kwargs)
+
+
+def test_expected_oks_score_needs_the_samples_box():
+    head = HEADS['RLEHead'](keypoint_score='expected_oks', oks_sigmas=[0.1] * K).eval()
+    batch = samples()
+    for sample in batch:
+        del sample.gt_instances.bboxes
+    with pytest.raises(ValueError, match='needs a top-down sample'):
+        head.predict(feats_for(head), batch)
 
 
 @pytest.mark.parametrize('name', HEADS)
