@@ -10,7 +10,9 @@ only the head's type and losses:
   of the instance's size;
 * ``yoloxpose_rle_exact`` — the ``'exact'`` (normalised) formulation of the RLE loss;
 * ``yoloxpose_rle_kpt_mean`` — each instance's RLE term the weighted mean over its keypoints
-  (``keypoint_reduction='mean'``, as MMPose's OKS loss reduces its term) instead of their sum.
+  (``keypoint_reduction='mean'``, as MMPose's OKS loss reduces its term) instead of their sum;
+* ``yoloxpose_rle_sigma_only`` — the RLE term reads the keypoints through a stop-gradient
+  (``keypoint_detach=True``): it learns σ, and the keypoints learn from MMPose's losses alone.
 """
 
 from typing import Callable, Dict, List
@@ -30,6 +32,7 @@ _RLE_ONLY_ARGS = (
     'metainfo',
     'sigma_init',
     'sigma_detach',
+    'keypoint_detach',
 )
 
 
@@ -65,6 +68,10 @@ def _kpt_mean(cfg: Config) -> None:
     cfg.model.head.keypoint_reduction = 'mean'
 
 
+def _sigma_only(cfg: Config) -> None:
+    cfg.model.head.keypoint_detach = True
+
+
 ONE_STAGE_VARIANTS: Dict[str, Callable[[Config], None]] = dict(
     yoloxpose=_baseline,
     yoloxpose_rle=_base,
@@ -72,6 +79,7 @@ ONE_STAGE_VARIANTS: Dict[str, Callable[[Config], None]] = dict(
     yoloxpose_rle_stride=_stride,
     yoloxpose_rle_exact=_exact,
     yoloxpose_rle_kpt_mean=_kpt_mean,
+    yoloxpose_rle_sigma_only=_sigma_only,
 )
 #: The one-stage variants a benchmark runs by default: the baseline and ours.
 ONE_STAGE_DEFAULT_VARIANTS: List[str] = ['yoloxpose', 'yoloxpose_rle']

@@ -47,6 +47,7 @@ def test_what_each_variant_changes(base):
     assert make_variant(base, 'yoloxpose_rle_stride').model.head.residual_unit == 'stride'
     assert make_variant(base, 'yoloxpose_rle_exact').model.head.loss_rle.formulation == 'exact'
     assert make_variant(base, 'yoloxpose_rle_kpt_mean').model.head.keypoint_reduction == 'mean'
+    assert make_variant(base, 'yoloxpose_rle_sigma_only').model.head.keypoint_detach is True
 
 
 def test_the_baseline_drops_every_argument_of_ours_that_mmposes_head_lacks(base):

@@ -34,7 +34,9 @@ their sum over the instance's keypoints, ``v_k λ_k / Σ_j v_j λ_j``, so it con
 weighted mean, as MMPose's ``OKSLoss`` with ``norm_target_weight`` reduces its term. The
 sum grows with ``K`` while the other terms of the loss do not. Any design, ``Q`` and
 formulation of ``RLELoss`` applies. Whether it replaces MMPose's OKS term or is an auxiliary
-beside it is the OKS loss's ``loss_weight`` (0 replaces it). The loss is a negative
+beside it is the OKS loss's ``loss_weight`` (0 replaces it). With ``keypoint_detach`` the
+term sees ``u`` through a stop-gradient: it learns σ and the flow, and ``μ̂`` learns from
+MMPose's losses alone. The loss is a negative
 log-density and may be negative; only its gradients matter to training.
 
 **Paired with MMPose's head.** The σ convolutions and the flow draw their weights on a forked
@@ -134,6 +136,9 @@ class YOLOXPoseRLEHead(RLEPredictiveMixin, YOLOXPoseHead):
         sigma_init (float, optional): Initial ``σ̂`` (:class:`YOLOXPoseRLEHeadModule`).
         sigma_detach (bool): The σ branch reads the pose features through a stop-gradient
             (:class:`YOLOXPoseRLEHeadModule`). Default: False.
+        keypoint_detach (bool): The RLE term reads the keypoints ``μ̂`` through a
+            stop-gradient: it trains σ (and the shared layers through σ) and the flow, and
+            the keypoints learn from MMPose's losses alone. Default: False.
         **kwargs: ``YOLOXPoseHead``'s other arguments (assigner, prior generator, losses).
     """
 
@@ -149,6 +154,7 @@ class YOLOXPoseRLEHead(RLEPredictiveMixin, YOLOXPoseHead):
         metainfo: Optional[str] = None,
         sigma_init: Optional[float] = None,
         sigma_detach: bool = False,
+        keypoint_detach: bool = False,
         **kwargs,
     ) -> None:
         for name, value, choices in (
@@ -173,6 +179,7 @@ class YOLOXPoseRLEHead(RLEPredictiveMixin, YOLOXPoseHead):
         with torch.random.fork_rng(devices=[]):  # the flow's draws leave the stream as it was
             self.loss_rle = MODELS.build(loss_rle)
         self.loss_rle_weight = loss_rle_weight
+        self.keypoint_detach = keypoint_detach
         self.keypoint_reduction = keypoint_reduction
         self.predictive_model = RLEPredictive.of(self.loss_rle)
         self.residual_unit = residual_unit
@@ -274,6 +281,8 @@ class YOLOXPoseRLEHead(RLEPredictiveMixin, YOLOXPoseHead):
         if not torch.is_tensor(pos_masks) or not pos_masks.any():
             return dict(loss_rle=zero, sigma_mean=zero.detach())
         keypoints, logits = self.positive_outputs(offset_maps, sigma_maps, targets)
+        if self.keypoint_detach:
+            keypoints = keypoints.detach()
         bbox_targets, kpt_targets, vis_targets, pos_priors = (
             targets[4],
             targets[6],

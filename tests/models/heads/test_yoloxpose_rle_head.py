@@ -126,6 +126,24 @@ def test_gradients_reach_the_sigma_branch_and_skip_zero_weight_keypoints(tmp_pat
     assert grad[[0, 1, 3, 4]].abs().sum() > 0
 
 
+@pytest.mark.parametrize('detach', [False, True])
+def test_keypoint_detach_stops_the_rle_gradient_at_the_keypoints(detach):
+    """With ``keypoint_detach`` the RLE term's value is unchanged, it trains σ and the flow,
+    and no gradient of it reaches the keypoint offsets."""
+    head = build_head(seed=5, keypoint_detach=detach)
+    reference = build_head(seed=5)
+    feats = tuple(f.requires_grad_(True) for f in features())
+    losses = head.loss(feats, samples())
+    torch.testing.assert_close(
+        losses['loss_rle'], reference.loss(features(), samples())['loss_rle']
+    )
+    losses['loss_rle'].backward()
+    offsets = head.head_module.out_kpt[0].weight.grad
+    assert (offsets is None or offsets.abs().max() == 0) == detach
+    assert head.head_module.out_kpt_sigma[0].weight.grad.abs().sum() > 0
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in head.loss_rle.parameters())
+
+
 def test_no_instances_gives_a_zero_term_that_backpropagates():
     head = build_head()
     batch = samples(instances=0)
