@@ -1,10 +1,12 @@
 """The balance of a model's loss terms on its shared layers (value, gradient norm, cosine).
 
 ``python tools/loss_balance.py CONFIG [--checkpoint CKPT] [--variants A B] [--batches N]
-[--out FILE]`` builds the config (or each benchmark variant of it), loads the checkpoint
-(``name=path`` per variant, or one path for all), draws ``N`` training batches with a fixed
-seed and prints :func:`mmpose_rle.benchmark.loss_balance.balance_markdown`'s table, also
-written to ``FILE`` with this command.
+[--by-module] [--out FILE]`` builds the config (or each benchmark variant of it), loads the
+checkpoint (``name=path`` per variant, or one path for all), draws ``N`` training batches
+with a fixed seed and prints :func:`mmpose_rle.benchmark.loss_balance.balance_markdown`'s
+table (with ``--by-module`` also
+:func:`~mmpose_rle.benchmark.loss_balance.module_markdown`'s), also written to ``FILE`` with
+this command.
 """
 
 import argparse
@@ -20,7 +22,12 @@ from mmpose.registry import MODELS
 
 import mmpose_rle  # noqa: F401
 from mmpose_rle.benchmark import make_variant
-from mmpose_rle.benchmark.loss_balance import balance_markdown, loss_gradient_norms
+from mmpose_rle.benchmark.loss_balance import (
+    balance_markdown,
+    loss_gradient_norms,
+    module_gradient_norms,
+    module_markdown,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -33,6 +40,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--batches', type=int, default=4)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', help='also write the table (and this command) here')
+    parser.add_argument(
+        '--by-module',
+        action='store_true',
+        help="also the summed loss's gradient norm per module (what the gradient clip sees)",
+    )
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     return parser.parse_args(argv)
 
@@ -47,7 +59,7 @@ def main(argv=None) -> None:
     base.merge_from_dict(args.cfg_options)
     init_default_scope('mmpose')
     checkpoints = _checkpoints(args.checkpoint)
-    results = {}
+    results, modules = {}, {}
     for name in args.variants or [None]:
         cfg = make_variant(base, name) if name else base
         set_random_seed(args.seed)
@@ -61,7 +73,11 @@ def main(argv=None) -> None:
         batches = [batch for batch, _ in zip(loader, range(args.batches))]
         with torch.enable_grad():
             results[name or 'model'] = loss_gradient_norms(model, batches)
+            if args.by_module:
+                modules[name or 'model'] = module_gradient_norms(model, batches)
     table = balance_markdown(results)
+    if modules:
+        table += '\n\n' + module_markdown(modules)
     print(table)
     if args.out:
         command = 'python ' + ' '.join(shlex.quote(a) for a in sys.argv)

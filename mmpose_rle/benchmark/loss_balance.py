@@ -7,7 +7,10 @@ The RLE term is a negative log-*density*: its value can be negative and moves wi
 nothing about balance. :func:`loss_gradient_norms` measures, per term ``t`` and averaged over
 batches, the value ``L_t`` and ``‖∇_θ L_t‖₂`` over the shared parameters ``θ``, and the
 cosine between ``∇L_t`` and the gradient of the other terms' sum (negative: the term pulls
-against the others).
+against the others). :func:`module_gradient_norms` says where the gradient of the whole
+loss ``L`` goes: ``‖∇_θm L‖₂`` per group of parameters ``θm`` (the backbone, the neck, each
+module of the head), whose squares sum to ``‖∇L‖²`` — the norm an optimiser's gradient clip
+sees.
 """
 
 from typing import Dict, Iterable, List
@@ -16,7 +19,13 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ['loss_gradient_norms', 'shared_parameters', 'balance_markdown']
+__all__ = [
+    'loss_gradient_norms',
+    'shared_parameters',
+    'balance_markdown',
+    'module_gradient_norms',
+    'module_markdown',
+]
 
 
 def shared_parameters(model: nn.Module) -> List[nn.Parameter]:
@@ -82,4 +91,51 @@ def balance_markdown(results: Dict[str, Dict[str, Dict[str, float]]]) -> str:
                 f'| {model} | {name} | {t["value"]:.3f} | {t["grad_norm"]:.3g} | '
                 f'{t["grad_norm"] / total:.2f} | {t["cosine"]:+.2f} |'
             )
+    return '\n'.join(lines)
+
+
+def parameter_group(name: str, depth: int = 3) -> str:
+    """The group of a parameter name: ``backbone`` or ``neck``, else its first ``depth``
+    parts without the parameter's own name (``head.head_module.out_kpt``)."""
+    parts = name.split('.')
+    if parts[0] in ('backbone', 'neck'):
+        return parts[0]
+    return '.'.join(parts[: min(depth, len(parts) - 1)] or parts)
+
+
+def module_gradient_norms(
+    model: nn.Module, batches: Iterable[dict], depth: int = 3
+) -> Dict[str, float]:
+    """``‖∇_θm L‖₂`` of the summed loss ``L`` per parameter group (:func:`parameter_group`)
+    and ``total`` (``‖∇L‖₂``), each the mean over ``batches``; training mode.
+
+    Returns:
+        dict: ``{group: norm}``, groups by descending norm, then ``total``.
+    """
+    model.train()
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    rows: Dict[str, list] = {}
+    for data in batches:
+        batch = model.data_preprocessor(data, True)
+        losses = model.loss(batch['inputs'], batch['data_samples'])
+        total = sum(v.mean() for k, v in losses.items() if k.startswith('loss'))
+        grads = torch.autograd.grad(total, [p for _, p in named], allow_unused=True)
+        squares: Dict[str, float] = {}
+        for (name, _), grad in zip(named, grads):
+            if grad is not None:
+                group = parameter_group(name, depth)
+                squares[group] = squares.get(group, 0.0) + float(grad.pow(2).sum())
+        for group, sq in squares.items():
+            rows.setdefault(group, []).append(sq**0.5)
+        rows.setdefault('total', []).append(sum(squares.values()) ** 0.5)
+    means = {k: float(np.mean(v)) for k, v in rows.items()}
+    total = means.pop('total')
+    return dict(sorted(means.items(), key=lambda kv: -kv[1]), total=total)
+
+
+def module_markdown(results: Dict[str, Dict[str, float]]) -> str:
+    """A table with one row per model and parameter group: ``‖∇ L‖`` on the group."""
+    lines = ['| model | parameters | ‖∇ summed loss‖ |', '|---|---|---|']
+    for model, groups in results.items():
+        lines += [f'| {model} | {group} | {norm:.3g} |' for group, norm in groups.items()]
     return '\n'.join(lines)

@@ -8,6 +8,9 @@ from torch import nn
 from mmpose_rle.benchmark.loss_balance import (
     balance_markdown,
     loss_gradient_norms,
+    module_gradient_norms,
+    module_markdown,
+    parameter_group,
     shared_parameters,
 )
 
@@ -78,3 +81,31 @@ def test_cosine_of_a_term_alone_is_zero():
 
     got = loss_gradient_norms(_One(), [dict(x=torch.ones(3))])
     assert got['loss_a']['cosine'] == 0.0
+
+
+def test_module_norms_against_hand_gradients():
+    """The summed loss ``2 Σ w·x − h Σ w²``: ``∇_w = 2x − 2hw``, ``∇_h = −Σ w²``; the groups'
+    squares sum to the total's square."""
+    model = _TwoTerms()
+    x1, x2 = torch.tensor([1.0, 0.0, 2.0]), torch.tensor([0.0, 1.0, 1.0])
+    got = module_gradient_norms(model, [dict(x=x1), dict(x=x2)])
+    w, h = model.backbone.w.detach(), 3.0
+    grad_w = [2 * x - 2 * h * w for x in (x1, x2)]
+    grad_h = float((w**2).sum())
+    assert list(got) == ['backbone', 'head', 'total']
+    np.testing.assert_allclose(got['backbone'], np.mean([g.norm() for g in grad_w]), rtol=1e-6)
+    np.testing.assert_allclose(got['head'], grad_h, rtol=1e-6)
+    totals = [float((g.norm() ** 2 + grad_h**2) ** 0.5) for g in grad_w]
+    np.testing.assert_allclose(got['total'], np.mean(totals), rtol=1e-6)
+    assert all(p.grad is None for p in model.parameters())
+    table = module_markdown({'toy': got})
+    assert '| toy | backbone |' in table and '| toy | total |' in table
+
+
+def test_parameter_groups():
+    assert parameter_group('backbone.stage1.conv.weight') == 'backbone'
+    assert parameter_group('neck.reduce.0.bias') == 'neck'
+    assert parameter_group('head.head_module.out_kpt.0.weight') == 'head.head_module.out_kpt'
+    assert parameter_group('head.loss_rle.flow_model.s.0.weight') == 'head.loss_rle.flow_model'
+    assert parameter_group('head.h') == 'head'
+    assert parameter_group('h') == 'h'
