@@ -25,6 +25,7 @@ __all__ = [
     'balance_markdown',
     'module_gradient_norms',
     'module_markdown',
+    'parameter_group',
 ]
 
 
@@ -44,11 +45,16 @@ def _flat_grad(value: torch.Tensor, params: List[nn.Parameter]) -> torch.Tensor:
     )
 
 
-def _batch_terms(model: nn.Module, data: dict, params: List[nn.Parameter]) -> Dict[str, tuple]:
-    """``(value, gradient)`` of every loss term of one batch (MMEngine's mean of each)."""
+def _loss_terms(model: nn.Module, data: dict) -> Dict[str, torch.Tensor]:
+    """Every loss term of one batch (MMEngine's mean of each), on the graph."""
     batch = model.data_preprocessor(data, True)
     losses = model.loss(batch['inputs'], batch['data_samples'])
-    terms = {k: v.mean() for k, v in losses.items() if k.startswith('loss')}
+    return {k: v.mean() for k, v in losses.items() if k.startswith('loss')}
+
+
+def _batch_terms(model: nn.Module, data: dict, params: List[nn.Parameter]) -> Dict[str, tuple]:
+    """``(value, gradient)`` of every loss term of one batch (MMEngine's mean of each)."""
+    terms = _loss_terms(model, data)
     return {k: (float(v.detach()), _flat_grad(v, params)) for k, v in terms.items()}
 
 
@@ -116,9 +122,7 @@ def module_gradient_norms(
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     rows: Dict[str, list] = {}
     for data in batches:
-        batch = model.data_preprocessor(data, True)
-        losses = model.loss(batch['inputs'], batch['data_samples'])
-        total = sum(v.mean() for k, v in losses.items() if k.startswith('loss'))
+        total = sum(_loss_terms(model, data).values())
         grads = torch.autograd.grad(total, [p for _, p in named], allow_unused=True)
         squares: Dict[str, float] = {}
         for (name, _), grad in zip(named, grads):

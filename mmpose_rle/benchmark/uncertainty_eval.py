@@ -43,6 +43,7 @@ from mmpose_rle.evaluation import (
     score_ranking,
     sparsification,
 )
+from mmpose_rle.models.utils import box_areas
 
 __all__ = [
     'uncertainty_report',
@@ -168,9 +169,8 @@ def _evaluate_with(
 
 
 def _box_areas(samples: List) -> np.ndarray:
-    boxes = [np.asarray(s.pred_instances.bboxes, np.float64).reshape(-1, 4) for s in samples]
-    boxes = np.concatenate(boxes)
-    return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    """Areas ``(N,)`` of the predicted boxes of every instance of ``samples``."""
+    return np.concatenate([box_areas(s.pred_instances.bboxes) for s in samples])
 
 
 def ranking_report(
