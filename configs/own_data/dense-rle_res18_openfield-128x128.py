@@ -30,10 +30,11 @@ model = dict(
         oks_sigmas=_base_.metainfo['sigmas'],
     ),
 )
-# PCK, AUC, EPE as the base config; COCO AP with every keypoint's expected OKS in the
-# instance score (threshold 0 instead of CocoMetric's 0.2, which would score an instance by
-# its few certain keypoints)
-val_evaluator = _base_.val_evaluator[:3] + [
-    dict(type='CocoMetric', ann_file=_base_.data_root + 'val.json', keypoint_score_thr=0.0)
+# The base config's metrics; its COCO AP with every keypoint's expected OKS in the instance
+# score (threshold 0 instead of CocoMetric's 0.2, which would score an instance by its few
+# certain keypoints)
+val_evaluator = [
+    dict(metric, keypoint_score_thr=0.0) if metric['type'] == 'CocoMetric' else metric
+    for metric in _base_.val_evaluator
 ]
 test_evaluator = val_evaluator
