@@ -118,12 +118,15 @@ class RLELoss(nn.Module):
         normaliser_points (int): Quasi-Monte Carlo nodes of ``log Z_φ`` (``'exact'``
             formulation, residual design). Default: 4096.
         rms_source (str): Where the RMS ``s`` of ``x̄`` in the reported RMS error ``σ̂ · s``
-            comes from (not the basic design's): ``'flow'``, the fitted density
-            (:meth:`residual_rms`); ``'moment'``, the mean square of ``x̄`` measured over
-            the last training steps (:class:`~mmpose_rle.models.losses.ResidualMoment`,
-            the flow's until the first training step), which follows heavy tails that the
-            flow cannot and needs no converged flow (residual and reparam designs). The loss
-            itself is the same. Default: ``'flow'``.
+            comes from: ``'flow'``, the fitted density (:meth:`residual_rms`; 1 in the
+            basic design); ``'moment'``, the mean square of ``x̄`` measured over the last
+            training steps (:class:`~mmpose_rle.models.losses.ResidualMoment`, the flow's
+            until the first training step), which follows heavy tails that the flow cannot
+            and needs no converged flow. In the basic design it is the RMS of the labels'
+            preimages ``f_φ⁻¹(μ_g) − μ̂`` over the fitted ``Q``'s, one factor for both
+            coordinates, which widens the ``Q`` that :meth:`predictive` pushes through the
+            flow. The loss itself is the
+            same. Default: ``'flow'``.
         rms_momentum (float): The moment's EMA momentum (``'moment'`` only). Default: 0.98.
 
     Robustness (ours): a keypoint with ``σ̂ ≥ sigma_min`` and every ``|x̄_c| ≤
@@ -175,11 +178,6 @@ class RLELoss(nn.Module):
         _check_choice('formulation', formulation, FORMULATIONS)
         _check_choice('q_distribution', q_distribution, Q_DISTRIBUTIONS)
         _check_choice('rms_source', rms_source, RMS_SOURCES)
-        if rms_source == 'moment' and design == 'basic':
-            raise ValueError(
-                "RLELoss: rms_source='moment' measures x̄ = (μ_g − μ̂)/σ̂, which the basic "
-                'design does not model (its RMS comes from pushing Q through the flow)'
-            )
         if sigma_min is not None and not 0 < sigma_min < 1:
             raise ValueError(f'RLELoss: sigma_min must lie in (0, 1), got {sigma_min!r}')
         if max_flow_input is not None and not max_flow_input > 0:
@@ -273,10 +271,22 @@ class RLELoss(nn.Module):
             if force:  # no weights asked for, but masked keypoints need one
                 weight = (~masked).to(dtype)
             if self.residual_moment is not None and self.training and torch.is_grad_enabled():
-                self.residual_moment.update(
-                    pred, torch.sigmoid(sigma), target, self._visible(weight, target_weight, masked)
+                self._update_moment(
+                    pred, sigma, target, self._visible(weight, target_weight, masked)
                 )
             return self._reduce(pred, sigma, target, weight, force)
+
+    @torch.no_grad()
+    def _update_moment(self, pred: Tensor, sigma: Tensor, target: Tensor, weight: Tensor) -> None:
+        """Add a step to the measured moment: ``x̄``, or in the basic design the label's
+        preimage ``f_φ⁻¹(μ_g)`` (of the label moved into the box, as the loss does) against
+        ``μ̂`` (:meth:`RLEPredictive.standardiser <mmpose_rle.models.losses.RLEPredictive>`)."""
+        if self.design == 'basic':
+            shape = target.shape
+            target = self.flow_model.inverse(self._label_in_box(target.reshape(-1, shape[-1])))[0]
+            target = target.reshape(shape)
+        scale = self.predictive_model.standardiser(pred, torch.sigmoid(sigma))
+        self.residual_moment.update(pred, scale, target, weight)
 
     @staticmethod
     def _visible(
@@ -477,7 +487,9 @@ class RLELoss(nn.Module):
         formulations and in ``'reparam'``, ``Q·G_φ/Z_φ`` in the ``'exact'`` residual
         design (:func:`~mmpose_rle.models.losses.predictive.density_samples`, 16384
         quasi-random points per proposal). For ``'basic'`` the flow acts on coordinates
-        and ``s = 1`` (see :meth:`predictive`). Cached while the module stays in eval mode
+        and ``s = 1`` (see :meth:`predictive`). With ``rms_source='moment'``, the measured
+        moment once it has data (in the basic design, a factor on ``Q``'s scale). Cached
+        while the module stays in eval mode
         (:meth:`RLEPredictive.residual_rms <mmpose_rle.models.losses.RLEPredictive>`).
 
         Returns:
@@ -498,9 +510,10 @@ class RLELoss(nn.Module):
 
         * ``'residual'``, ``'reparam'``: ``μ̂`` and ``σ̂ · s`` (:meth:`residual_rms`).
         * ``'basic'``: ``f_φ(μ̂)`` and the RMS of ``f_φ(z) − f_φ(μ̂)`` for
-          ``z = μ̂ + b σ̂ ⊙ u`` over 1024 fixed quasi-random nodes ``u`` of the unit ``Q``
+          ``z = μ̂ + b s σ̂ ⊙ u`` over 1024 fixed quasi-random nodes ``u`` of the unit ``Q``
           (:func:`~mmpose_rle.models.losses.predictive.pushforward_rms`), ``b`` the scale
-          the loss fits (:attr:`basic_q_scale`).
+          the loss fits (:attr:`basic_q_scale`), ``s`` from :meth:`residual_rms` (1 unless
+          measured).
 
         Args:
             mu (Tensor): ``μ̂``, shape ``(..., D)``, normalised coordinates.

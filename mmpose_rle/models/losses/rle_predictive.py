@@ -14,8 +14,11 @@ For ``μ̂`` and ``σ̂ = sigmoid(ℓ)`` of shape ``(..., D)`` (:mod:`.predictiv
   a ``moment``, the mean square of ``x̄`` measured in training
   (:class:`~mmpose_rle.models.losses.ResidualMoment`; the flow's until its first update);
 * ``'basic'``: the point prediction is ``f_φ(μ̂)`` and the RMS is that of
-  ``f_φ(μ̂ + b σ̂ ⊙ u) − f_φ(μ̂)`` over 1024 fixed quasi-random nodes ``u`` of the unit ``Q``,
-  ``b = q_scale``; ``s = 1``;
+  ``f_φ(μ̂ + b s σ̂ ⊙ u) − f_φ(μ̂)`` over 1024 fixed quasi-random nodes ``u`` of the unit
+  ``Q``, ``b = q_scale``; ``s = 1``, or, with a ``moment``, the RMS of
+  ``(f_φ⁻¹(μ_g) − μ̂) / (b σ̂ r_Q)`` measured in training over both coordinates (one factor:
+  the flow mixes them), ``r_Q`` the unit ``Q``'s RMS: how much wider the labels' preimages
+  spread than the fitted ``Q`` says;
 * without a flow (a loss of another kind): ``μ̂`` and ``σ̂``.
 
 Example:
@@ -25,6 +28,7 @@ Example:
     torch.Size([2])
 """
 
+import math
 from typing import Optional, Tuple
 
 import torch
@@ -38,6 +42,7 @@ __all__ = ['RLEPredictive']
 
 _RMS_POINTS = 16384  # points per proposal of the residual density
 _PUSH_POINTS = 1024  # nodes of Q per keypoint for the basic design's predictive RMS
+_UNIT_Q_RMS = dict(laplace=math.sqrt(2.0), gaussian=1.0)  # RMS of the unit-scale Q
 
 
 class RLEPredictive:
@@ -51,9 +56,10 @@ class RLEPredictive:
         density (str): The density of ``x̄`` the flow is fitted to, ``'flow'`` or
             ``'product'``. Default: ``'flow'``.
         q_scale (float): Scale ``b`` of ``Q`` per unit ``σ̂`` in the basic design. Default: 1.
-        moment (ResidualMoment, optional): The measured second moment of ``x̄`` that gives
-            ``s`` outside the basic design once it has data (shared with the loss, not a
-            copy); None reads ``s`` off the flow. Default: None.
+        moment (ResidualMoment, optional): The measured second moment of the standardised
+            error (:meth:`standardiser`) that gives ``s`` once it has data (shared with the
+            loss, not a copy); None reads ``s`` off the flow (1 in the basic design).
+            Default: None.
 
     :meth:`residual_rms` is cached while the flow is in eval mode; the loss drops the cache
     (:meth:`clear_cache`) when its mode changes and when a state dict is loaded.
@@ -101,9 +107,9 @@ class RLEPredictive:
 
     @torch.no_grad()
     def residual_rms(self) -> Optional[Tensor]:
-        """``s`` ``(D,)``: the RMS of ``x̄`` per coordinate (1 in the basic design; the
-        ``moment``'s once it has data), on the flow's device; None without a flow. Cached
-        while the flow is in eval mode."""
+        """``s`` ``(D,)``: the RMS of ``x̄`` per coordinate (in the basic design, 1), or the
+        ``moment``'s once it has data (in the basic design, the RMS over its coordinates), on
+        the flow's device; None without a flow. Cached while the flow is in eval mode."""
         if self.flow is None:
             return None
         param = next(self.flow.parameters())
@@ -112,10 +118,12 @@ class RLEPredictive:
         if cached is not None and cached[:2] == (param.device, param.dtype) and not training:
             return cached[2]
         measured = None if self.moment is None else self.moment.rms()
-        if self.design == 'basic':
-            rms = param.new_ones(self.flow.dim)
+        if measured is not None and self.design == 'basic':
+            rms = measured.to(param).square().mean().sqrt().expand(self.flow.dim).clone()
         elif measured is not None:
             rms = measured.to(param)
+        elif self.design == 'basic':
+            rms = param.new_ones(self.flow.dim)
         else:
             rms = weighted_rms(*self.residual_samples())
         self._rms_cache = None if training else (param.device, param.dtype, rms)
@@ -134,6 +142,16 @@ class RLEPredictive:
         return self.predictive(mu, sigma)[0] if self.design == 'basic' else mu
 
     @torch.no_grad()
+    def standardiser(self, mu: Tensor, sigma: Tensor) -> Tensor:
+        """The scale ``(..., D)`` that the ``moment`` divides the error in ``μ̂``'s space by:
+        ``σ̂`` (the error is ``x̄``), or in the basic design ``b σ̂ r_Q``, ``r_Q`` the RMS of
+        the unit ``Q`` (its error being the label's preimage ``f_φ⁻¹(μ_g) − μ̂``, of RMS
+        ``b σ̂ r_Q`` when the fitted model is right)."""
+        if self.design != 'basic':
+            return sigma
+        return sigma * (self.q_scale * _UNIT_Q_RMS[self.q_distribution])
+
+    @torch.no_grad()
     def predictive(self, mu: Tensor, sigma: Tensor) -> Tuple[Tensor, Tensor]:
         """The point prediction and the predictive RMS error per coordinate.
 
@@ -147,15 +165,16 @@ class RLEPredictive:
         """
         if self.flow is None:
             return mu, sigma
+        s = self.residual_rms().to(sigma)
         if self.design != 'basic':
-            return mu, sigma * self.residual_rms().to(sigma)
+            return mu, sigma * s
         dim = mu.shape[-1]
         if self.nodes.device != mu.device:
             self.nodes = self.nodes.to(mu.device)
         coords, rms = pushforward_rms(
             self.flow,
             mu.reshape(-1, dim),
-            (sigma * self.q_scale).reshape(-1, dim),
+            (sigma * s * self.q_scale).reshape(-1, dim),
             self.nodes,
         )
         return coords.reshape(mu.shape), rms.reshape(mu.shape)

@@ -108,9 +108,29 @@ def test_rle_loss_counts_visible_keypoints_without_use_target_weight():
     torch.testing.assert_close(loss.residual_moment.rms(), torch.tensor([0.2, 0.4]))
 
 
-def test_rle_loss_refuses_the_moment_in_the_basic_design():
-    with pytest.raises(ValueError, match='basic'):
-        RLELoss(design='basic', rms_source='moment')
+@pytest.mark.parametrize('q, unit_rms', [('laplace', math.sqrt(2)), ('gaussian', 1.0)])
+def test_basic_design_measures_the_labels_preimages_against_its_q(q, unit_rms):
+    """In the basic design s is the RMS of (f⁻¹(μ_g) − μ̂) / (b σ̂ r_Q) over both coordinates,
+    and the predictive RMS is Q widened by s pushed through the flow: the flow-only model's at
+    σ̂ · s."""
+    torch.manual_seed(0)
+    loss = RLELoss(design='basic', q_distribution=q, use_target_weight=True, rms_source='moment')
+    flow_only = RLELoss(design='basic', q_distribution=q, use_target_weight=True)
+    flow_only.load_state_dict(loss.state_dict(), strict=False)
+    pred, sigma, target, weight = batch(torch.Generator().manual_seed(5))
+    loss(pred, torch.logit(sigma), target, weight)
+    with torch.no_grad():
+        preimage = loss.flow_model.inverse(target.reshape(-1, 2))[0].reshape(target.shape)
+    x2 = ((preimage - pred) / (loss.basic_q_scale * unit_rms * sigma)) ** 2
+    w = weight[..., None].expand_as(x2)
+    expected = ((w * x2).sum((0, 1)) / w.sum((0, 1))).mean().sqrt().expand(2)  # one factor
+    loss.eval(), flow_only.eval()
+    torch.testing.assert_close(loss.residual_rms(), expected, rtol=1e-5, atol=0)
+    assert not torch.allclose(expected, torch.ones(2), rtol=0.05)  # the check can see s
+    coords, rms = loss.predictive(pred, sigma)
+    coords_ref, rms_ref = flow_only.predictive(pred, sigma * expected)
+    torch.testing.assert_close(coords, coords_ref)
+    torch.testing.assert_close(rms, rms_ref, rtol=1e-5, atol=1e-7)
 
 
 def test_rle_loss_refuses_unknown_rms_sources():

@@ -16,11 +16,17 @@ Two sources of the RMS ``s`` of ``x̄`` are checked: the flow's (``rms_source='f
 default of ``RLELoss``), whose Gaussian-tailed density follows a Student-t3 only in part
 and whose scale depends on the fit (its tolerance is wider there), and the second moment
 measured in training (``'moment'``), within 5 % for every distribution. The default run
-checks both with the default design, Q and formulation; ``-m slow`` runs every setting.
-There the flow's s fails in 26 of 108 settings: ``'reparam'`` with small errors (11–31 %
-high), ``'basic'`` with small errors (8–15 % high) and ``'exact'`` (up to 8 times the truth
-on Student-t3 with large errors: its fixed normaliser nodes leave the flow's far tails
-unchecked); the measured moment passes every setting it applies to (residual and reparam).
+checks both with the default design, Q and formulation, and the moment of the basic design
+(the RMS of the labels' preimages under the flow against the fitted ``Q``'s, which widens
+``Q`` before it is pushed through the flow); ``-m slow`` runs every setting. There the
+flow's s fails in 26 of 108 settings: ``'reparam'`` with small errors (11–31 % high),
+``'basic'`` with small errors (8–15 % high) and ``'exact'`` (up to 8 times the truth on
+Student-t3 with large errors: its fixed normaliser nodes leave the flow's far tails
+unchecked); the measured moment passes all 108, within 5 % except in the basic design with
+Student-t3 errors (10 %). Its basic-design factor is one for both coordinates (the flow mixes
+them), so it fixes the scale of the predictive spread but not how the fitted flow shares it
+between the coordinates: with other flow initialisations a coordinate can be 7–12 % off
+while the geometric mean of the two stays within 2 %.
 """
 
 import math
@@ -126,17 +132,24 @@ def test_every_setting_reports_the_true_rms(design, q, formulation, name, scale)
     check_rms(loss, name, scale, TOLERANCE[name])
 
 
+@pytest.mark.parametrize('name', ['gaussian', 'student_t3'])
+def test_the_basic_designs_measured_moment_reports_the_true_rms_to_5_percent(name):
+    # with the flow's scale these are 8-15 % off (the slow settings below)
+    check_rms(RLELoss(design='basic', rms_source='moment'), name, 'small', 0.05)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('scale', list(SCALES))
 @pytest.mark.parametrize('name', ['laplace', 'gaussian', 'student_t3'])
 @pytest.mark.parametrize('formulation', ['mmpose', 'official', 'exact'])
 @pytest.mark.parametrize('q', ['laplace', 'gaussian'])
-@pytest.mark.parametrize('design', ['residual', 'reparam'])
+@pytest.mark.parametrize('design', ['residual', 'reparam', 'basic'])
 def test_the_measured_moment_reports_the_true_rms_in_every_setting(
     design, q, formulation, name, scale
 ):
     loss = RLELoss(design=design, q_distribution=q, formulation=formulation, rms_source='moment')
-    check_rms(loss, name, scale, 0.05)
+    # basic: one factor for both coordinates; how the flow spreads Q over them is its fit's
+    check_rms(loss, name, scale, TOLERANCE[name] if design == 'basic' else 0.05)
 
 
 @pytest.mark.parametrize('formulation', ['mmpose', pytest.param('exact', marks=pytest.mark.slow)])
