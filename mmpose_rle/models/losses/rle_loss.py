@@ -125,8 +125,7 @@ class RLELoss(nn.Module):
             and needs no converged flow. In the basic design it is the RMS of the labels'
             preimages ``f_φ⁻¹(μ_g) − μ̂`` over the fitted ``Q``'s, one factor for both
             coordinates, which widens the ``Q`` that :meth:`predictive` pushes through the
-            flow. The loss itself is the
-            same. Default: ``'flow'``.
+            flow. The loss itself is the same. Default: ``'flow'``.
         rms_momentum (float): The moment's EMA momentum (``'moment'`` only). Default: 0.98.
 
     Robustness (ours): a keypoint with ``σ̂ ≥ sigma_min`` and every ``|x̄_c| ≤
@@ -285,7 +284,7 @@ class RLELoss(nn.Module):
             shape = target.shape
             target = self.flow_model.inverse(self._label_in_box(target.reshape(-1, shape[-1])))[0]
             target = target.reshape(shape)
-        scale = self.predictive_model.standardiser(pred, torch.sigmoid(sigma))
+        scale = self.predictive_model.standardiser(torch.sigmoid(sigma))
         self.residual_moment.update(pred, scale, target, weight)
 
     @staticmethod

@@ -142,8 +142,9 @@ class RLEPredictive:
         return self.predictive(mu, sigma)[0] if self.design == 'basic' else mu
 
     @torch.no_grad()
-    def standardiser(self, mu: Tensor, sigma: Tensor) -> Tensor:
-        """The scale ``(..., D)`` that the ``moment`` divides the error in ``μ̂``'s space by:
+    def standardiser(self, sigma: Tensor) -> Tensor:
+        """The scale ``(..., D)`` that the ``moment`` divides the error in ``μ̂``'s space by,
+        for ``σ̂`` (after the sigmoid) of that shape:
         ``σ̂`` (the error is ``x̄``), or in the basic design ``b σ̂ r_Q``, ``r_Q`` the RMS of
         the unit ``Q`` (its error being the label's preimage ``f_φ⁻¹(μ_g) − μ̂``, of RMS
         ``b σ̂ r_Q`` when the fitted model is right)."""
