@@ -3,6 +3,7 @@
 from .expected_oks import box_areas, expected_oks
 from .image_sigmas import input_to_image_sigmas
 from .lifting_units import CUBE_INIT_CFG, cube_label_scale, lifting_label_mm
+from .prior_selection import select_priors
 from .sigma_calibration import SigmaCalibration
 from .soft_argmax import (
     cell_grid,
@@ -17,6 +18,7 @@ __all__ = [
     'box_areas',
     'SigmaCalibration',
     'input_to_image_sigmas',
+    'select_priors',
     'cell_grid',
     'pixel_grid',
     'soft_argmax',
