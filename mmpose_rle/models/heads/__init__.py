@@ -1,5 +1,6 @@
 """Heads: the RLE head family (:class:`BaseRLEHead` and its siblings), the one-stage
-:class:`YOLOXPoseRLEHead`, and MMPose's lifting
+:class:`YOLOXPoseRLEHead` (and :class:`RTMORegressionHead`, which compares RTMO's two
+keypoint estimators), and MMPose's lifting
 head in the units of ours (:class:`CubeTemporalRegressionHead`, a baseline)."""
 
 from .base_rle_head import BaseRLEHead, RLEOutputs
@@ -10,6 +11,7 @@ from .norm_linear import FeatureNormLinear
 from .official_rle_head import OfficialRLEHead
 from .rle_head import RLEHead
 from .rle_lifting_head import RLELiftingHead
+from .rtmo_regression_head import RTMORegressionHead
 from .yoloxpose_rle_head import YOLOXPoseRLEHead
 from .yoloxpose_rle_module import YOLOXPoseRLEHeadModule
 
@@ -26,4 +28,5 @@ __all__ = [
     'SIGMA_SOURCES',
     'YOLOXPoseRLEHead',
     'YOLOXPoseRLEHeadModule',
+    'RTMORegressionHead',
 ]
