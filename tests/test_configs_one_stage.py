@@ -19,7 +19,7 @@ from mmpose.registry import DATASETS, MODELS, TRANSFORMS
 from torch import Tensor
 
 from mmpose_rle.datasets import SyntheticCrowds, generate_synthetic_crowds
-from mmpose_rle.models import YOLOXPoseRLEHead
+from mmpose_rle.models import RTMORLEHead, YOLOXPoseRLEHead
 from tests.helpers import ROOT
 
 CONFIGS = sorted(
@@ -27,12 +27,16 @@ CONFIGS = sorted(
         *(ROOT / 'configs/one_stage').glob('*.py'),
         *(ROOT / 'configs/own_data').glob('yoloxpose*.py'),
         *(ROOT / 'configs/body_2d_keypoint/yoloxpose').rglob('*.py'),
+        *(ROOT / 'configs/body_2d_keypoint/rtmo').rglob('*.py'),
     ]
 )
 PAIRS = [
     ('one_stage/yoloxpose_tiny_crowds-192.py', 'one_stage/yoloxpose-rle_tiny_crowds-192.py'),
     ('own_data/yoloxpose_tiny_openfield-320.py', 'own_data/yoloxpose-rle_tiny_openfield-320.py'),
+    ('one_stage/rtmo_tiny_crowds-192.py', 'one_stage/rtmo-rle_tiny_crowds-192.py'),
 ]
+#: Our one-stage RLE heads and the MMPose head each swaps in for.
+SWAPS = {'mmpose_rle.YOLOXPoseRLEHead': 'YOLOXPoseHead', 'mmpose_rle.RTMORLEHead': 'RTMOHead'}
 
 
 @pytest.fixture(scope='module')
@@ -84,8 +88,8 @@ def test_config_builds_and_takes_a_training_step(path, crowds, tmp_path, monkeyp
     MessageHub.get_current_instance().update_info('iter', 0)  # batch resizing reads it
     logs = model.train_step(batch, optim)
     assert all(torch.isfinite(v).all() for v in logs.values())
-    if isinstance(model.head, YOLOXPoseRLEHead):
-        assert 'loss_rle' in logs
+    if isinstance(model.head, (YOLOXPoseRLEHead, RTMORLEHead)):
+        assert 'loss_rle' in logs and torch.isfinite(logs['loss_rle'])
     changed = sum(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
     assert changed > 0
 
@@ -97,7 +101,7 @@ def test_rle_config_is_its_baseline_with_the_head_swapped(base, rle, monkeypatch
     theirs = Config.fromfile(str(ROOT / 'configs' / base)).to_dict()
     head, base_head = ours['model'].pop('head'), theirs['model'].pop('head')
     assert ours == theirs
-    assert head['type'] == 'mmpose_rle.YOLOXPoseRLEHead' and base_head['type'] == 'YOLOXPoseHead'
+    assert SWAPS[head['type']] == base_head['type']
     extra = {k: v for k, v in head.items() if k not in base_head or k == 'type'}
     assert set(extra) == {'type', 'loss_rle', 'metainfo'}
 

@@ -1,10 +1,10 @@
 # MMPose's RTMO (RTMOHead: YOLOX-Pose's detector with a dynamic coordinate classifier, DCC) on
-# the procedural crowds, small and from scratch at 192x192 on the CPU. It is here to measure
-# whether RTMO's regression branch could carry the RLE term (`python tools/rtmo_branches.py`,
-# docs/one_stage.md "RTMO"); no RLE head for RTMO is shipped. Model, losses and the mid-schedule
-# switch to the DCC's predictions as the regression branch's targets follow MMPose's
-# configs/body_2d_keypoint/rtmo/coco/rtmo-s_8xb32-600e_coco-640x640.py; the schedule, optimiser
-# and data pipeline are those of yoloxpose_tiny_crowds-192.py, so the two compare.
+# the procedural crowds, small and from scratch at 192x192 on the CPU: the baseline of
+# rtmo-rle_tiny_crowds-192.py, and the model on which `python tools/rtmo_branches.py` measures
+# whether RTMO's regression branch can carry the RLE term (docs/one_stage.md, "RTMO"). Model,
+# losses and the mid-schedule switch to the DCC's predictions as the regression branch's
+# targets follow MMPose's configs/body_2d_keypoint/rtmo/coco/rtmo-s_8xb32-600e_coco-640x640.py;
+# the schedule, optimiser and data pipeline are those of yoloxpose_tiny_crowds-192.py.
 _base_ = ['./yoloxpose_tiny_crowds-192.py']
 
 data_root = '{{$MMPOSE_RLE_CROWDS_ROOT:data/synthetic_crowds}}/'

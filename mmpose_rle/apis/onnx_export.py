@@ -60,7 +60,7 @@ from mmpose.apis import init_model
 from mmpose.structures import PoseDataSample
 from torch import Tensor, nn
 
-from mmpose_rle.models.heads import BaseRLEHead, YOLOXPoseRLEHead
+from mmpose_rle.models.heads import BaseRLEHead, RTMORLEHead, YOLOXPoseRLEHead
 
 __all__ = [
     'INPUT_NAME',
@@ -94,6 +94,12 @@ def is_one_stage(model: nn.Module) -> bool:
 def _input_size(model: nn.Module) -> Tuple[int, int]:
     """The codec's input size ``(W, H)`` of a top-down RLE model, with clear errors."""
     head = getattr(model, 'head', None)
+    if isinstance(head, RTMORLEHead):
+        raise TypeError(
+            'ONNX export of mmpose_rle.RTMORLEHead is not provided: export RTMO with '
+            "MMPose's deployment tools (without σ), or use a one-stage model with "
+            'mmpose_rle.YOLOXPoseRLEHead, whose graph carries σ'
+        )
     if not isinstance(head, BaseRLEHead):
         raise TypeError(
             f'ONNX export needs a top-down model with a head of the mmpose_rle RLE family '

@@ -21,7 +21,8 @@ changes only the head, the neck and the training target:
 The heatmap-based heads use no neck; the soft-argmax ones build SimpleBaseline deconvolutions
 as the heatmap head does (three of 256 channels).
 
-A one-stage base config (:class:`~mmpose_rle.models.heads.YOLOXPoseRLEHead`) has its own
+A one-stage base config (:class:`~mmpose_rle.models.heads.YOLOXPoseRLEHead` or
+:class:`~mmpose_rle.models.heads.RTMORLEHead`) has its own
 variants (:mod:`~mmpose_rle.benchmark.one_stage_variants`); :func:`make_variant` builds
 either kind and refuses to mix them, and :func:`default_variants` gives a base's default.
 """
@@ -31,7 +32,12 @@ from typing import Callable, Dict, List, Optional
 
 from mmengine.config import Config
 
-from .one_stage_variants import ONE_STAGE_DEFAULT_VARIANTS, ONE_STAGE_VARIANTS, is_one_stage
+from .one_stage_variants import (
+    ONE_STAGE_VARIANTS,
+    VARIANT_HEADS,
+    is_one_stage,
+    one_stage_default_variants,
+)
 
 __all__ = ['VARIANTS', 'TOP_DOWN_VARIANTS', 'make_variant', 'DEFAULT_VARIANTS', 'default_variants']
 
@@ -180,7 +186,7 @@ DEFAULT_VARIANTS: List[str] = list(TOP_DOWN_VARIANTS)
 def default_variants(base: Config) -> List[str]:
     """The variants a benchmark runs on ``base`` by default: :data:`DEFAULT_VARIANTS`, or
     the one-stage baseline and ours for a one-stage base."""
-    return list(ONE_STAGE_DEFAULT_VARIANTS if is_one_stage(base) else DEFAULT_VARIANTS)
+    return one_stage_default_variants(base) if is_one_stage(base) else list(DEFAULT_VARIANTS)
 
 
 def make_variant(
@@ -201,6 +207,12 @@ def make_variant(
         raise ValueError(
             f'variant {name!r} does not apply to a {kind} base config; choose from '
             f'{default_variants(base) if kind == "one-stage" else sorted(TOP_DOWN_VARIANTS)}'
+        )
+    if name in ONE_STAGE_VARIANTS and VARIANT_HEADS[name] != base.model.head.type:
+        applicable = [n for n, head in VARIANT_HEADS.items() if head == base.model.head.type]
+        raise ValueError(
+            f'variant {name!r} applies to a base with {VARIANT_HEADS[name]}, not '
+            f'{base.model.head.type}; choose from {applicable}'
         )
     cfg = copy.deepcopy(base)
     if options:

@@ -5,11 +5,12 @@ one view (``'single'``: ``predict_outputs``, the ONNX graph, ``predict`` without
 and the flip test (``'flip'``). :func:`calibrate_model` runs the model in each mode it can
 predict in and fits each mode's map on the predictions of that mode.
 
-A bottom-up model (``BottomupPoseEstimator`` with the one-stage ``YOLOXPoseRLEHead``, one
-mode: ``'single'``) is fitted the same way on its labelled ground-truth instances paired
-with a prediction (:func:`~mmpose_rle.calibration.collect_predictions`), in the head's
-units (errors and σ divided by the instance size ``s``); its report adds ``missing``, the
-ground-truth instances left without a prediction (not counted as errors).
+A bottom-up model (``BottomupPoseEstimator`` with a one-stage RLE head, ``YOLOXPoseRLEHead``
+or ``RTMORLEHead``; one mode: ``'single'``) is fitted the same way on its labelled
+ground-truth instances paired with a prediction
+(:func:`~mmpose_rle.calibration.collect_predictions`), in the head's units (errors and σ
+divided by the instance size ``s``); its report adds ``missing``, the ground-truth instances
+left without a prediction (not counted as errors).
 """
 
 from typing import Callable, Dict, Optional, Sequence
@@ -109,9 +110,9 @@ def calibrate_model(
 
     Args:
         model (nn.Module): A pose model with a head of the RLE family: a top-down model,
-            a bottom-up one (``YOLOXPoseRLEHead``: fitted on the ground truth paired with
-            its predictions, in instance sizes) or a pose lifter (``RLELiftingHead``; its
-            predictions are fitted in the units of its σ map,
+            a bottom-up one (``YOLOXPoseRLEHead``, ``RTMORLEHead``: fitted on the ground
+            truth paired with its predictions, in instance sizes) or a pose lifter
+            (``RLELiftingHead``; its predictions are fitted in the units of its σ map,
             :func:`~mmpose_rle.calibration.to_head_units`).
         dataloader: Data with ground truth (the validation split).
         modes (Sequence[str], optional): Modes to fit; None: every mode the model can

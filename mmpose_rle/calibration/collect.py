@@ -6,7 +6,7 @@ Three kinds of model are read:
 * **top-down 2-D** — errors and ``keypoint_sigmas`` in normalised units of the crop
   (image pixels divided by ``input_scale``, input pixels divided by ``input_size``), the
   units of the head's σ map;
-* **bottom-up 2-D** (a ``BottomupPoseEstimator`` with ``YOLOXPoseRLEHead``) — one row per
+* **bottom-up 2-D** (a ``BottomupPoseEstimator``, e.g. with ``YOLOXPoseRLEHead``) — one row per
   labelled ground-truth instance paired with a prediction by box IoU
   (:func:`~mmpose_rle.evaluation.instance_pairs`; unpaired ground truth is *missing*, not an
   error), in the units of the head's σ map, the instance's size ``s`` (input pixels)::

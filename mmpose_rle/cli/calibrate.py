@@ -1,9 +1,9 @@
 """Calibrate the σ of a checkpoint: ``python -m mmpose_rle.cli.calibrate CONFIG CHECKPOINT``.
 
-Runs the model (a top-down model, a bottom-up one with ``YOLOXPoseRLEHead``, or a pose
-lifter, with a head of the RLE family) over the config's validation split in each inference
-mode — one view, and the flip test when the head and the data set allow it (whatever the
-config's ``test_cfg`` says) — fits the head's σ map of each mode (see
+Runs the model (a top-down model, a bottom-up one with ``YOLOXPoseRLEHead`` or ``RTMORLEHead``,
+or a pose lifter, with a head of the RLE family) over the config's validation split in each
+inference mode — one view, and the flip test when the head and the data set allow it (whatever
+the config's ``test_cfg`` says) — fits the head's σ map of each mode (see
 :mod:`mmpose_rle.calibration`; a bottom-up model on the ground truth paired with its
 predictions), prints the held-out (cross-fitted) uncertainty metrics before and after, and
 writes a **new** checkpoint — ``<checkpoint>_calibrated.pth`` unless ``--out`` says

@@ -18,7 +18,9 @@ from mmpose_rle.apis.onnx_export import (
     run_onnx,
     verify_onnx,
 )
+from mmpose_rle.registry import MODELS
 from tests.helpers import ROOT, randomise_, run_tool
+from tests.models.heads.rtmo_fixtures import head_cfg
 
 R50 = (
     ROOT / 'configs/body_2d_keypoint/topdown_regression/coco/'
@@ -135,6 +137,13 @@ def test_export_rejects_a_model_without_an_rle_head():
     model = build_model(R50)
     model.head = torch.nn.Linear(2, 2)
     with pytest.raises(TypeError, match='RLE family'):
+        export_onnx(model, '/nonexistent/x.onnx')
+
+
+def test_export_of_rtmo_names_the_alternative():
+    model = build_model(R50)
+    model.head = MODELS.build(head_cfg('mmpose_rle.RTMORLEHead'))
+    with pytest.raises(TypeError, match='RTMORLEHead is not provided'):
         export_onnx(model, '/nonexistent/x.onnx')
 
 

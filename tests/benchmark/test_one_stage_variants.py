@@ -28,7 +28,7 @@ def _without_head(cfg: Config) -> dict:
     return out
 
 
-@pytest.mark.parametrize('name', sorted(ONE_STAGE_VARIANTS))
+@pytest.mark.parametrize('name', sorted(n for n in ONE_STAGE_VARIANTS if not n.startswith('rtmo')))
 def test_variant_changes_only_the_head_and_builds(base, name):
     cfg = make_variant(base, name)
     assert _without_head(cfg) == _without_head(base)
@@ -66,3 +66,23 @@ def test_defaults_and_kinds(base):
     with pytest.raises(ValueError, match='does not apply to a one-stage'):
         make_variant(base, 'heatmap')
     assert not is_one_stage(Config.fromfile(str(QUICKSTART_CONFIG)))
+
+
+RTMO_CONFIG = ROOT / 'configs/one_stage/rtmo-rle_tiny_crowds-192.py'
+
+
+def test_rtmo_variants(monkeypatch, tmp_path):
+    monkeypatch.setenv('MMPOSE_RLE_CROWDS_ROOT', str(tmp_path))
+    rtmo = Config.fromfile(str(RTMO_CONFIG))
+    assert is_one_stage(rtmo) and default_variants(rtmo) == ['rtmo', 'rtmo_rle']
+    baseline = make_variant(rtmo, 'rtmo')
+    assert baseline.model.head.type == 'RTMOHead' and 'loss_rle' not in baseline.model.head
+    assert _without_head(baseline) == _without_head(rtmo)
+    assert make_variant(rtmo, 'rtmo_rle').model.head == rtmo.model.head
+    with pytest.raises(ValueError, match='applies to a base with mmpose_rle.YOLOXPoseRLEHead'):
+        make_variant(rtmo, 'yoloxpose_rle_stride')
+
+
+def test_rtmo_variants_refuse_a_yoloxpose_base(base):
+    with pytest.raises(ValueError, match="choose from \\['yoloxpose'"):
+        make_variant(base, 'rtmo')

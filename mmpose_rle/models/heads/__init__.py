@@ -1,6 +1,6 @@
 """Heads: the RLE head family (:class:`BaseRLEHead` and its siblings), the one-stage
-:class:`YOLOXPoseRLEHead` (and :class:`RTMORegressionHead`, which compares RTMO's two
-keypoint estimators), and MMPose's lifting
+:class:`YOLOXPoseRLEHead` and :class:`RTMORLEHead` (and :class:`RTMORegressionHead`, which
+compares RTMO's two keypoint estimators), and MMPose's lifting
 head in the units of ours (:class:`CubeTemporalRegressionHead`, a baseline)."""
 
 from .base_rle_head import BaseRLEHead, RLEOutputs
@@ -12,6 +12,7 @@ from .official_rle_head import OfficialRLEHead
 from .rle_head import RLEHead
 from .rle_lifting_head import RLELiftingHead
 from .rtmo_regression_head import RTMORegressionHead
+from .rtmo_rle_head import RTMORLEHead
 from .yoloxpose_rle_head import YOLOXPoseRLEHead
 from .yoloxpose_rle_module import YOLOXPoseRLEHeadModule
 
@@ -28,5 +29,6 @@ __all__ = [
     'SIGMA_SOURCES',
     'YOLOXPoseRLEHead',
     'YOLOXPoseRLEHeadModule',
+    'RTMORLEHead',
     'RTMORegressionHead',
 ]

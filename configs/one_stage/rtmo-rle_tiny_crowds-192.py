@@ -1,0 +1,14 @@
+# The RTMO crowds config (rtmo_tiny_crowds-192.py) with MMPose's RTMOHead swapped for
+# mmpose_rle.RTMORLEHead: the same layers plus a sigma branch on the pose vectors, MMPose's
+# losses plus the RLE term on the regression branch at the assigned priors, and keypoint_sigmas
+# beside the DCC's keypoints in the predictions. The same lines swap the head of any RTMO config
+# (docs/one_stage.md, "RTMO").
+_base_ = ['./rtmo_tiny_crowds-192.py']
+
+model = dict(
+    head=dict(
+        type='mmpose_rle.RTMORLEHead',
+        loss_rle=dict(type='mmpose_rle.RLELoss', use_target_weight=True),
+        metainfo=_base_.data_root + 'metainfo.py',
+    )
+)
