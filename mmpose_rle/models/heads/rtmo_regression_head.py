@@ -25,7 +25,6 @@ module's layers (batch norm included) stay in evaluation mode and no running sta
 from contextlib import contextmanager
 from typing import Iterator
 
-import torch
 from mmengine.structures import InstanceData
 from mmpose.models.heads.hybrid_heads.rtmo_head import RTMOHead
 from mmpose.utils.typing import ConfigType, Features, OptSampleList, Predictions
@@ -34,6 +33,7 @@ from torch import nn
 from mmpose_rle.registry import MODELS
 
 from ..utils.prior_selection import select_priors
+from .rtmo_priors import RTMOPriorsMixin
 
 __all__ = ['RTMORegressionHead', 'offsets_computed']
 
@@ -51,7 +51,7 @@ def offsets_computed(module: nn.Module) -> Iterator[nn.Module]:
 
 
 @MODELS.register_module()
-class RTMORegressionHead(RTMOHead):
+class RTMORegressionHead(RTMOPriorsMixin, RTMOHead):
     """``RTMOHead`` whose predictions take their keypoints from the regression branch
     (module docstring); arguments are ``RTMOHead``'s."""
 
@@ -63,15 +63,8 @@ class RTMORegressionHead(RTMOHead):
         regression-branch ``μ̂``."""
         with offsets_computed(self.head_module):
             cls_maps, bbox_maps, offset_maps, vis_maps, _ = self.forward(feats)
-        featmap_sizes = [m.shape[2:] for m in cls_maps]
-        priors = torch.cat(
-            self.prior_generator.grid_priors(
-                featmap_sizes, dtype=cls_maps[0].dtype, device=cls_maps[0].device, with_stride=True
-            )
-        )
+        priors, scores, bboxes = self.decoded_priors(cls_maps, bbox_maps)
         flat = self._flatten_predictions
-        scores = flat(cls_maps).sigmoid()
-        bboxes = self.decode_bbox(flat(bbox_maps), priors[:, :2], priors[:, -1])
         keypoints = self.decode_kpt_reg(flat(offset_maps), priors[:, :2], priors[:, -1])
         visibility = flat(vis_maps).sigmoid()
         results = []

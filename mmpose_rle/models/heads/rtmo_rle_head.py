@@ -37,13 +37,14 @@ from mmpose_rle.registry import MODELS
 
 from ..utils.prior_selection import select_priors
 from .one_stage_rle_mixin import OneStageRLEMixin
+from .rtmo_priors import RTMOPriorsMixin
 from .yoloxpose_rle_module import PointwiseConv
 
 __all__ = ['RTMORLEHead']
 
 
 @MODELS.register_module()
-class RTMORLEHead(OneStageRLEMixin, RTMOHead):
+class RTMORLEHead(OneStageRLEMixin, RTMOPriorsMixin, RTMOHead):
     """RTMO with a σ branch and the RLE term (module docstring).
 
     Args:
@@ -143,15 +144,8 @@ class RTMORLEHead(OneStageRLEMixin, RTMOHead):
         """One ``InstanceData`` per image: MMPose's instances and DCC keypoints, with the σ
         fields of the mixin (input pixels; the pose estimator maps them to the image)."""
         cls_maps, bbox_maps, _, vis_maps, pose_maps = self.forward(feats)
-        featmap_sizes = [m.shape[2:] for m in cls_maps]
-        priors = torch.cat(
-            self.prior_generator.grid_priors(
-                featmap_sizes, dtype=cls_maps[0].dtype, device=cls_maps[0].device, with_stride=True
-            )
-        )
+        priors, scores, bboxes = self.decoded_priors(cls_maps, bbox_maps)
         flat = self._flatten_predictions
-        scores = flat(cls_maps).sigmoid()
-        bboxes = self.decode_bbox(flat(bbox_maps), priors[:, :2], priors[:, -1])
         visibility = flat(vis_maps).sigmoid()
         pose_vecs = flat(pose_maps)
         sigma = flat(self.sigma_maps(pose_maps)).sigmoid()
