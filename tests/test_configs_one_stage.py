@@ -168,3 +168,33 @@ def test_training_sees_instances_at_the_test_scale(name, image_size, crowds, mon
     test_factor = np.asarray(tested['input_size'], float) / np.asarray(tested['input_scale'])
     train_factor = (trained['bbox'][0, 2:] - trained['bbox'][0, :2]) / (box[0, 2:] - box[0, :2])
     np.testing.assert_allclose(train_factor, test_factor, rtol=1e-3)
+
+
+@pytest.mark.parametrize(
+    'name', ['one_stage/yoloxpose-rle_tiny_crowds-192.py', 'one_stage/rtmo-rle_tiny_crowds-192.py']
+)
+def test_training_on_the_crowds_lowers_the_loss(name, crowds, monkeypatch):
+    """Forty optimiser steps of the config's model and optimiser on one batch of four
+    multi-figure crowd images (its training pipeline applied once): the summed loss and the
+    RLE term both fall."""
+    monkeypatch.setenv('MMPOSE_RLE_CROWDS_ROOT', str(crowds))
+    cfg = Config.fromfile(str(ROOT / 'configs' / name))
+    init_default_scope('mmpose')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    assert all(len(dataset.get_data_info(i)['bbox']) >= 2 for i in range(4))  # several figures
+    batch = pseudo_collate([dataset[i] for i in range(4)])
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    model.train()
+    MessageHub.get_current_instance().update_info('iter', 0)
+    logs = []
+    for _ in range(40):
+        step = model.train_step(batch, optim)
+        logs.append({k: float(v) for k, v in step.items()})
+    first, last = logs[:5], logs[-5:]
+    for key in ('loss', 'loss_rle'):
+        before = np.mean([log[key] for log in first])
+        after = np.mean([log[key] for log in last])
+        assert after < before - 0.1 * abs(before), (key, before, after)
