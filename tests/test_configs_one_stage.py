@@ -103,7 +103,16 @@ def test_rle_config_is_its_baseline_with_the_head_swapped(base, rle, monkeypatch
     assert ours == theirs
     assert SWAPS[head['type']] == base_head['type']
     extra = {k: v for k, v in head.items() if k not in base_head or k == 'type'}
-    assert set(extra) == {'type', 'loss_rle', 'metainfo'}
+    assert (
+        {'type', 'loss_rle', 'metainfo'}
+        <= set(extra)
+        <= {
+            'type',
+            'loss_rle',
+            'metainfo',
+            'loss_rle_weight',
+        }
+    )
 
 
 def _built(path: Path, seed: int) -> Tuple[torch.nn.Module, Tensor]:
