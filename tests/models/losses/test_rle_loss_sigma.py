@@ -19,14 +19,17 @@ measured in training (``'moment'``), within 5 % for every distribution. The defa
 checks both with the default design, Q and formulation, and the moment of the basic design
 (the RMS of the labels' preimages under the flow against the fitted ``Q``'s, which widens
 ``Q`` before it is pushed through the flow); ``-m slow`` runs every setting. There the
-flow's s fails in 26 of 108 settings: ``'reparam'`` with small errors (11–31 % high),
-``'basic'`` with small errors (8–15 % high) and ``'exact'`` (up to 8 times the truth on
-Student-t3 with large errors: its fixed normaliser nodes leave the flow's far tails
-unchecked); the measured moment passes all 108, within 5 % except in the basic design with
-Student-t3 errors (10 %). Its basic-design factor is one for both coordinates (the flow mixes
-them), so it fixes the scale of the predictive spread but not how the fitted flow shares it
-between the coordinates: with other flow initialisations a coordinate can be 7–12 % off
-while the geometric mean of the two stays within 2 %.
+flow's s misses in 26 of 108 settings, which the test marks as strict expected failures
+(:data:`FLOW_MISSES`; one that starts to pass fails the run): ``'reparam'`` with small
+errors (11–31 % high), ``'basic'`` with small errors under a Gaussian ``Q`` and with Gaussian
+errors under a Laplace ``Q`` (8–15 % high), and ``'exact'`` in the residual design (8–45 %
+high with small errors; up to 8 times the truth on Student-t3 with large errors: its fixed
+normaliser nodes leave the flow's far tails unchecked); the measured moment passes all 108,
+within 5 % except in the basic design with Student-t3 errors (10 %). Its basic-design factor
+is one for both coordinates (the flow mixes them), so it fixes the scale of the predictive
+spread but not how the fitted flow shares it between the coordinates: with other flow
+initialisations a coordinate can be 7–12 % off while the geometric mean of the two stays
+within 2 %.
 """
 
 import math
@@ -48,6 +51,31 @@ QUANTILES: Dict[str, Callable[[np.ndarray], np.ndarray]] = dict(
 TOLERANCE = dict(laplace=0.05, gaussian=0.05, student_t3=0.10)
 SCALES = dict(small=0.01, large=0.2)  # RMS of the error, in units of the crop
 N_TRAIN = 4096
+#: (design, Q, formulation, residuals, scale) where the flow's s misses its tolerance.
+FLOW_MISSES = (
+    {
+        ('reparam', q, f, name, 'small')
+        for q in ('laplace', 'gaussian')
+        for f in ('mmpose', 'official')
+        for name in ('laplace', 'gaussian', 'student_t3')
+    }
+    | {
+        ('basic', 'gaussian', f, name, 'small')
+        for f in ('mmpose', 'official')
+        for name in ('laplace', 'gaussian')
+    }
+    | {
+        ('basic', 'laplace', f, 'gaussian', scale)
+        for f in ('mmpose', 'official', 'exact')
+        for scale in ('small', 'large')
+    }
+    | {
+        ('residual', 'gaussian', 'exact', 'laplace', 'small'),
+        ('residual', 'gaussian', 'exact', 'student_t3', 'large'),
+        ('residual', 'laplace', 'exact', 'gaussian', 'small'),
+        ('residual', 'laplace', 'exact', 'student_t3', 'large'),
+    }
+)
 
 
 @pytest.fixture(autouse=True)
@@ -127,7 +155,13 @@ def test_the_measured_moment_reports_the_true_rms_to_5_percent(name, scale):
 @pytest.mark.parametrize('formulation', ['mmpose', 'official', 'exact'])
 @pytest.mark.parametrize('q', ['laplace', 'gaussian'])
 @pytest.mark.parametrize('design', ['residual', 'reparam', 'basic'])
-def test_every_setting_reports_the_true_rms(design, q, formulation, name, scale):
+def test_every_setting_reports_the_true_rms(design, q, formulation, name, scale, request):
+    if (design, q, formulation, name, scale) in FLOW_MISSES:
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True, reason="the flow's s misses here; rms_source='moment' passes"
+            )
+        )
     loss = RLELoss(design=design, q_distribution=q, formulation=formulation)
     check_rms(loss, name, scale, TOLERANCE[name])
 
