@@ -1,9 +1,13 @@
 """Small RTMO heads (MMPose's RTMOHead and ours) for the RTMO tests; the keypoint count, input
 size and ground-truth samples are those of :mod:`.yoloxpose_fixtures`."""
 
-from .yoloxpose_fixtures import SIZE, K, samples
+from typing import Tuple
 
-__all__ = ['K', 'SIZE', 'STRIDES', 'CHANNELS', 'head_cfg', 'samples']
+import torch
+
+from .yoloxpose_fixtures import SIZE, K, flat, samples
+
+__all__ = ['K', 'SIZE', 'STRIDES', 'CHANNELS', 'head_cfg', 'samples', 'flat', 'features', 'priors']
 
 STRIDES = (16, 32)
 CHANNELS = 32  # split in halves: classification and pose features
@@ -54,3 +58,21 @@ def head_cfg(head_type: str, **overrides) -> dict:
     )
     cfg.update(overrides)
     return cfg
+
+
+def features(seed: int = 2) -> Tuple[torch.Tensor, ...]:
+    """One ``(2, CHANNELS, SIZE/s, SIZE/s)`` map per stride."""
+    gen = torch.Generator().manual_seed(seed)
+    return tuple(torch.randn(2, CHANNELS, SIZE // s, SIZE // s, generator=gen) for s in STRIDES)
+
+
+def priors() -> torch.Tensor:
+    """``(N, 4)``: x, y, stride, stride of every prior, levels in order; centralised: the
+    centre of the cell's stride × stride input pixels, written out here (not MMPose's)."""
+    rows = []
+    for s in STRIDES:
+        n = SIZE // s
+        ys, xs = torch.meshgrid(torch.arange(n), torch.arange(n), indexing='ij')
+        xy = torch.stack([xs.reshape(-1), ys.reshape(-1)], -1).float() * s + (s - 1) / 2
+        rows.append(torch.cat([xy, torch.full((n * n, 2), float(s))], -1))
+    return torch.cat(rows)

@@ -10,7 +10,7 @@ from mmpose_rle.models import RTMORegressionHead
 from mmpose_rle.models.heads.rtmo_regression_head import offsets_computed
 from mmpose_rle.registry import MODELS
 
-from .rtmo_fixtures import CHANNELS, SIZE, STRIDES, K, head_cfg
+from .rtmo_fixtures import CHANNELS, SIZE, K, features, flat, head_cfg, priors
 
 # every prior, best first (RTMOHead.predict needs an NMS threshold below 1)
 TEST_CFG = dict(score_thr=0.0, nms_thr=0.999)
@@ -38,11 +38,6 @@ def heads():
     return theirs.eval(), ours.eval()
 
 
-def _feats(seed: int = 2):
-    gen = torch.Generator().manual_seed(seed)
-    return tuple(torch.randn(2, CHANNELS, SIZE // s, SIZE // s, generator=gen) for s in STRIDES)
-
-
 def _samples():
     return [PoseDataSample(metainfo=dict(input_size=(SIZE, SIZE))) for _ in range(2)]
 
@@ -51,22 +46,20 @@ def _regression_keypoints(head, feats) -> torch.Tensor:
     """``(B, N, K, 2)``: the regression branch of every prior, from its layers: the second
     half of the channels through the pose convolutions and the offset convolution, decoded
     as prior + stride · offset."""
-    module, out = head.head_module, []
-    for level, (x, stride) in enumerate(zip(feats, STRIDES)):
-        pose = module.conv_pose[level](x[:, CHANNELS // 2 :])
-        offsets = module.out_kpt_reg[level](pose)  # (B, 2K, h, w)
-        b, _, h, w = offsets.shape
-        offsets = offsets.permute(0, 2, 3, 1).reshape(b, h * w, K, 2)
-        ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing='ij')
-        # centralised priors: the centre of the cell's stride × stride input pixels
-        centres = torch.stack([xs, ys], -1).reshape(-1, 2) * stride + (stride - 1) / 2
-        out.append(centres[None, :, None] + offsets * stride)
-    return torch.cat(out, 1)
+    module = head.head_module
+    maps = [
+        module.out_kpt_reg[level](module.conv_pose[level](x[:, CHANNELS // 2 :]))
+        for level, x in enumerate(feats)
+    ]
+    offsets = flat(maps)  # (B, N, 2K)
+    grid = priors()
+    offsets = offsets.reshape(*offsets.shape[:2], K, 2)
+    return grid[None, :, None, :2] + offsets * grid[None, :, None, 2:3]
 
 
 def test_same_instances_as_rtmo_with_the_regression_keypoints(heads):
     theirs, ours = heads
-    feats = _feats()
+    feats = features()
     with torch.no_grad():
         expected = _regression_keypoints(ours, feats)
         rtmo = theirs.predict(feats, _samples(), TEST_CFG)
@@ -95,7 +88,7 @@ def test_prediction_moves_no_running_statistic(heads):
     _, ours = heads
     before = {k: v.clone() for k, v in ours.state_dict().items()}
     with torch.no_grad():
-        ours.predict(_feats(), _samples(), TEST_CFG)
+        ours.predict(features(), _samples(), TEST_CFG)
     after = ours.state_dict()
     for key, value in before.items():
         assert torch.equal(value, after[key]), key

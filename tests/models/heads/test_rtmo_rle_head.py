@@ -10,7 +10,7 @@ from torch.nn import functional as F
 
 from mmpose_rle.registry import MODELS
 
-from .rtmo_fixtures import CHANNELS, SIZE, STRIDES, K, head_cfg, samples
+from .rtmo_fixtures import K, features, flat, head_cfg, priors, samples
 
 OURS = 'mmpose_rle.RTMORLEHead'
 # every prior, best first (RTMOHead.predict needs an NMS threshold below 1)
@@ -33,37 +33,16 @@ def _pair(seed: int = 0, **overrides):
     return ours, theirs
 
 
-def _feats(seed: int = 2):
-    gen = torch.Generator().manual_seed(seed)
-    return tuple(torch.randn(2, CHANNELS, SIZE // s, SIZE // s, generator=gen) for s in STRIDES)
-
-
-def _flat(maps):
-    """``(B, N, C)`` from per-level ``(B, C, H, W)`` maps, written out here."""
-    return torch.cat([m.permute(0, 2, 3, 1).reshape(m.shape[0], -1, m.shape[1]) for m in maps], 1)
-
-
-def _priors():
-    """``(N, 4)``: x, y, stride, stride of every centralised prior."""
-    rows = []
-    for s in STRIDES:
-        n = SIZE // s
-        ys, xs = torch.meshgrid(torch.arange(n), torch.arange(n), indexing='ij')
-        xy = torch.stack([xs.reshape(-1), ys.reshape(-1)], -1).float() * s + (s - 1) / 2
-        rows.append(torch.cat([xy, torch.full((n * n, 2), float(s))], -1))
-    return torch.cat(rows)
-
-
 def _sigma_logits(head, pose_maps):
     """``(B, N, K, 2)`` σ logits: each level's 1×1 convolution written as ``F.conv2d``."""
     maps = [F.conv2d(x, c.weight, c.bias) for c, x in zip(head.out_kpt_sigma, pose_maps)]
-    flat = _flat(maps)
-    return flat.reshape(*flat.shape[:2], K, 2)
+    logits = flat(maps)
+    return logits.reshape(*logits.shape[:2], K, 2)
 
 
 def test_mmpose_losses_are_unchanged():
     ours, theirs = _pair(seed=3)
-    feats, batch = _feats(), samples()
+    feats, batch = features(), samples()
     got, want = ours.loss(feats, batch), theirs.loss(feats, batch)
     assert set(got) - set(want) == {'loss_rle', 'sigma_mean'}
     for key, value in want.items():
@@ -72,24 +51,24 @@ def test_mmpose_losses_are_unchanged():
 
 def test_rle_term_matches_an_independent_computation():
     head = _build(seed=1, loss_rle_weight=0.5)
-    feats, batch = _feats(), samples()
+    feats, batch = features(), samples()
     losses = head.loss(feats, batch)
     cls, bbox, offsets, vis, pose = head.head_module(feats)
-    priors = _priors()
-    stride = priors[:, 2:3]
-    boxes = _flat(bbox)
-    xy, wh = boxes[..., :2] * stride + priors[:, :2], boxes[..., 2:].exp() * stride
+    grid = priors()
+    stride = grid[:, 2:3]
+    boxes = flat(bbox)
+    xy, wh = boxes[..., :2] * stride + grid[:, :2], boxes[..., 2:].exp() * stride
     decoded = torch.cat([xy - wh / 2, xy + wh / 2], -1)
-    kpts = _flat(offsets).reshape(2, -1, K, 2) * stride[:, None] + priors[:, None, :2]
-    objectness = torch.full_like(_flat(cls), 1e4)  # RTMO assigns without objectness
+    kpts = flat(offsets).reshape(2, -1, K, 2) * stride[:, None] + grid[:, None, :2]
+    objectness = torch.full_like(flat(cls), 1e4)  # RTMO assigns without objectness
     targets = YOLOXPoseHead._get_targets(
         head,
-        priors,
-        _flat(cls).detach(),
+        grid,
+        flat(cls).detach(),
         objectness,
         decoded.detach(),
         kpts.detach(),
-        _flat(vis).detach(),
+        flat(vis).detach(),
         batch,
     )
     pos, gt_boxes, gt_kpts, gt_vis = targets[0], targets[4], targets[6], targets[8]
@@ -105,7 +84,7 @@ def test_rle_term_matches_an_independent_computation():
 
 def test_the_rle_gradient_reaches_the_offsets_and_the_sigma_branch():
     head = _build(seed=2)
-    head.loss(_feats(), samples())['loss_rle'].backward()
+    head.loss(features(), samples())['loss_rle'].backward()
     assert head.head_module.out_kpt_reg[0].weight.grad.abs().sum() > 0
     assert head.out_kpt_sigma[0].weight.grad.abs().sum() > 0
     assert head.head_module.out_pose[0].weight.grad.abs().sum() > 0
@@ -113,7 +92,7 @@ def test_the_rle_gradient_reaches_the_offsets_and_the_sigma_branch():
 
 def test_sigma_detach_keeps_the_rle_gradient_off_the_pose_vectors():
     head = _build(seed=2, sigma_detach=True, keypoint_detach=True)
-    head.loss(_feats(), samples())['loss_rle'].backward()
+    head.loss(features(), samples())['loss_rle'].backward()
     grad = head.head_module.out_pose[0].weight.grad
     assert grad is None or grad.abs().max() == 0
     assert head.out_kpt_sigma[0].weight.grad.abs().sum() > 0
@@ -122,16 +101,16 @@ def test_sigma_detach_keeps_the_rle_gradient_off_the_pose_vectors():
 def test_predictions_equal_mmposes_with_sigma_of_their_priors():
     ours, theirs = _pair(seed=4)
     ours.eval(), theirs.eval()
-    feats, batch = _feats(), samples()
+    feats, batch = features(), samples()
     with torch.no_grad():
         got, want = ours.predict(feats, batch, TEST_CFG), theirs.predict(feats, batch, TEST_CFG)
         cls, _, _, _, pose = ours.head_module(feats)
         sigma = _sigma_logits(ours, pose).sigmoid()
     for image, (g, w) in enumerate(zip(got, want)):
-        assert len(g) == len(w) == len(_priors())
+        assert len(g) == len(w) == len(priors())
         for key in ('bboxes', 'scores', 'labels', 'keypoints', 'keypoint_scores'):
             np.testing.assert_allclose(g.get(key), w.get(key), rtol=1e-6, atol=1e-5)
-        order = torch.argsort(_flat(cls)[image, :, 0], descending=True)
+        order = torch.argsort(flat(cls)[image, :, 0], descending=True)
         boxes = torch.as_tensor(w.bboxes)  # MMPose's, clamped to the input
         size = (boxes[:, 2:] - boxes[:, :2]).clamp_min(1).prod(-1).sqrt()
         expected = sigma[image, order] * ours.residual_rms() * size[:, None, None]
@@ -142,7 +121,7 @@ def test_predictions_equal_mmposes_with_sigma_of_their_priors():
 def test_no_kept_instance_gives_empty_predictions():
     head = _build().eval()
     with torch.no_grad():
-        (out, _) = head.predict(_feats(), samples(), dict(score_thr=1.1))
+        (out, _) = head.predict(features(), samples(), dict(score_thr=1.1))
     assert out.keypoints.shape == (0, K, 2) and out.keypoint_sigmas.shape == (0, K, 2)
 
 

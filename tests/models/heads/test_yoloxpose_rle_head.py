@@ -8,12 +8,7 @@ from mmpose.models.heads.hybrid_heads.yoloxpose_head import YOLOXPoseHead
 
 from mmpose_rle.registry import MODELS
 
-from .yoloxpose_fixtures import SIZE, STRIDES, K, build_head, features, samples
-
-
-def _flat(maps):
-    """``(B, N, C)`` from per-level ``(B, C, H, W)`` maps, written out here."""
-    return torch.cat([m.permute(0, 2, 3, 1).reshape(m.shape[0], -1, m.shape[1]) for m in maps], 1)
+from .yoloxpose_fixtures import SIZE, STRIDES, K, build_head, features, flat, samples
 
 
 def _priors():
@@ -33,18 +28,18 @@ def _rle_inputs(head, feats, batch, unit='instance'):
     cls, obj, bbox, kpt, vis, sig = head.head_module(feats)
     priors = _priors()
     stride = priors[:, 2:3]
-    boxes = _flat(bbox)
+    boxes = flat(bbox)
     xy, wh = boxes[..., :2] * stride + priors[:, :2], boxes[..., 2:].exp() * stride
     decoded = torch.cat([xy - wh / 2, xy + wh / 2], -1)
-    kpts = _flat(kpt).reshape(len(batch), -1, K, 2) * stride[:, None] + priors[:, None, :2]
+    kpts = flat(kpt).reshape(len(batch), -1, K, 2) * stride[:, None] + priors[:, None, :2]
     targets = YOLOXPoseHead._get_targets(
         head,
         priors,
-        _flat(cls).detach(),
-        _flat(obj).detach(),
+        flat(cls).detach(),
+        flat(obj).detach(),
         decoded.detach(),
         kpts.detach(),
-        _flat(vis).detach(),
+        flat(vis).detach(),
         batch,
     )
     pos = targets[0]
@@ -56,7 +51,7 @@ def _rle_inputs(head, feats, batch, unit='instance'):
         size = targets[11][:, 2]
     pred = (kpts.reshape(-1, K, 2)[pos] - centre[:, None]) / size[:, None, None]
     label = (gt_kpts - centre[:, None]) / size[:, None, None]
-    logits = _flat(sig).reshape(-1, K, 2)[pos]
+    logits = flat(sig).reshape(-1, K, 2)[pos]
     return pred, logits, label, gt_vis * head.joint_weights
 
 

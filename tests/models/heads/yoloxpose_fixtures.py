@@ -9,7 +9,7 @@ from mmpose.utils import register_all_modules
 
 from mmpose_rle.registry import MODELS
 
-__all__ = ['K', 'SIZE', 'STRIDES', 'head_cfg', 'build_head', 'features', 'samples']
+__all__ = ['K', 'SIZE', 'STRIDES', 'head_cfg', 'build_head', 'features', 'samples', 'flat']
 
 K = 5
 SIZE = 64
@@ -85,3 +85,8 @@ def samples(batch: int = 2, instances: int = 2, seed: int = 2) -> List[PoseDataS
         )
         out.append(sample)
     return out
+
+
+def flat(maps: List[torch.Tensor]) -> torch.Tensor:
+    """``(B, N, C)`` from per-level ``(B, C, H, W)`` maps, written out here (not MMPose's)."""
+    return torch.cat([m.permute(0, 2, 3, 1).reshape(m.shape[0], -1, m.shape[1]) for m in maps], 1)
