@@ -95,7 +95,10 @@ class DenseRLEHead(IntegralRLEHead):
             soft-argmax learning as slowly as without (measurements: see
             ``docs/benchmark.md``, Levers).
         target_sigma (float): Standard deviation of the dense target in heatmap cells.
-            Default: 2.0 (MMPose's ``MSRAHeatmap`` default).
+            Default: 1.0, half MMPose's ``MSRAHeatmap`` default: the KL term then pulls the
+            map's mass into the cells next to the label, and the soft-argmax, which reads
+            that mass, is more exact (measurements: ``docs/benchmark.md``, the dense
+            target's width).
         target_mean_matched (bool): Centre each dense target so that its mean is the
             label also where the map's border cuts it
             (:class:`~mmpose_rle.models.losses.HeatmapKLLoss`). Default: True.
@@ -118,7 +121,7 @@ class DenseRLEHead(IntegralRLEHead):
             keeps MMPose's ``Normal(std=0.001)``. Default: 1.0.
         readout_window (int, optional): ``r``: the soft-argmax reads the
             ``(2r+1)×(2r+1)`` cells around each map's peak (:class:`IntegralRLEHead`).
-            Default: 8, four times the dense target's default σ: the peak the dense term
+            Default: 8, several times the dense target's σ: the peak the dense term
             trains is read whole, and a second mode (a look-alike part, the other side)
             no longer pulls ``μ̂`` to a point between the two. None reads the whole map.
         readout_window_in_training (bool): Read through the window in training too, so
@@ -135,7 +138,7 @@ class DenseRLEHead(IntegralRLEHead):
         num_joints: int,
         in_featuremap_size: Union[int, Sequence[int], None] = None,
         dense_weight: float = 100.0,
-        target_sigma: float = 2.0,
+        target_sigma: float = 1.0,
         target_mean_matched: bool = True,
         sigma_from_spread: bool = False,
         sigma_map_stats: Sequence[str] = ('spread',),
