@@ -1,5 +1,6 @@
-"""DenseRLEHead: the dense term reaches the maps, the map is not flat at step 0, σ from
-the spread, flip test, heatmap checkpoints, training on the synthetic data."""
+"""DenseRLEHead: the dense term reaches the maps, its default target is 1 cell wide, the map
+is not flat at step 0, σ from the spread, flip test, heatmap checkpoints, training on the
+synthetic data."""
 
 import numpy as np
 import pytest
@@ -82,6 +83,27 @@ def test_dense_term_equals_the_kl_of_the_heads_own_maps():
     log_p = head.get_heatmaps(feats()).log()
     expected = head.dense_loss_module(log_p, labels, head.grids(log_p), weights)
     torch.testing.assert_close(head.loss(feats(), data)['loss_dense'], expected)
+
+
+def test_default_dense_target_is_one_cell_wide():
+    """A map equal to a Gaussian of 1 cell at the label (a cell centre far from the border,
+    written out here) costs the default head no dense loss; one of 2 cells, MMPose's
+    heatmap width, does."""
+    head = DenseRLEHead(in_channels=K, num_joints=1, decoder=CODEC)
+    size = 24
+    log_p_shape = torch.zeros(1, 1, size, size)
+    gx, gy = head.grids(log_p_shape)
+    labels = torch.stack([gx[12], gy[10]]).view(1, 1, 2)
+    rows, cols = torch.meshgrid(torch.arange(float(size)), torch.arange(float(size)), indexing='ij')
+
+    def gaussian(width: float) -> torch.Tensor:
+        log_t = -((cols - 12) ** 2 + (rows - 10) ** 2) / (2 * width**2)
+        return (log_t - torch.logsumexp(log_t.flatten(), 0)).view(1, 1, size, size)
+
+    weights = torch.ones(1, 1)
+    loss = {w: head.dense_loss_module(gaussian(w), labels, (gx, gy), weights) for w in (1, 2)}
+    assert loss[1].item() < 1e-4 * head.dense_loss_module.loss_weight
+    assert loss[2].item() > 0.1 * head.dense_loss_module.loss_weight
 
 
 def test_heatmaps_are_not_flat_at_step_zero():
