@@ -95,10 +95,11 @@ class DenseRLEHead(IntegralRLEHead):
             soft-argmax learning as slowly as without (measurements: see
             ``docs/benchmark.md``, Levers).
         target_sigma (float): Standard deviation of the dense target in heatmap cells.
-            Default: 1.0, half MMPose's ``MSRAHeatmap`` default: the KL term then pulls the
-            map's mass into the cells next to the label, and the soft-argmax, which reads
-            that mass, is more exact (measurements: ``docs/benchmark.md``, the dense
-            target's width).
+            Default: 1.0, half MMPose's ``MSRAHeatmap`` default: a narrower target makes
+            the soft-argmax, which reads the map's mass, more exact once there are enough
+            training images to learn such maps, and costs accuracy on a few dozen; 1 is
+            the compromise (measurements: ``docs/benchmark.md``, the dense target's
+            width).
         target_mean_matched (bool): Centre each dense target so that its mean is the
             label also where the map's border cuts it
             (:class:`~mmpose_rle.models.losses.HeatmapKLLoss`). Default: True.
