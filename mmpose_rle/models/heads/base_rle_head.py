@@ -43,7 +43,6 @@ logs (:meth:`loss_logs`) and the three steps of :meth:`predict`
 :meth:`add_keypoint_scores`).
 """
 
-import math
 from abc import abstractmethod
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
@@ -64,6 +63,7 @@ from ..losses.sanitize import mask_non_finite_labels
 from ..utils.expected_oks import box_areas, expected_oks
 from ..utils.image_sigmas import input_to_image_sigmas
 from ..utils.sigma_calibration import MODES, SigmaCalibration
+from ..utils.sigma_init import checked_sigma_init, sigma_init_bias
 from .predictive_mixin import RLEPredictiveMixin
 
 __all__ = ['BaseRLEHead', 'RLEOutputs', 'KEYPOINT_SCORES']
@@ -128,13 +128,9 @@ class BaseRLEHead(RLEPredictiveMixin, BaseHead):
         oks_sigmas: Optional[Sequence[float]] = None,
         init_cfg: OptConfigType = None,
     ) -> None:
-        if sigma_init is not None and not 0 < sigma_init < 1:
-            raise ValueError(
-                f'{type(self).__name__}: sigma_init must lie in (0, 1), got {sigma_init!r}'
-            )
         super().__init__(self.default_init_cfg if init_cfg is None else init_cfg)
         self.num_joints = num_joints
-        self.sigma_init = sigma_init
+        self.sigma_init = checked_sigma_init(type(self).__name__, sigma_init)
         self.keypoint_score = keypoint_score
         self.oks_sigmas = self._checked_score_args(keypoint_score, oks_sigmas)
         self.loss_module = MODELS.build(loss)
@@ -189,7 +185,7 @@ class BaseRLEHead(RLEPredictiveMixin, BaseHead):
         super().init_weights()
         if self.sigma_init is not None and first_time:
             with torch.no_grad():
-                self.sigma_bias().fill_(math.log(self.sigma_init / (1 - self.sigma_init)))
+                self.sigma_bias().fill_(sigma_init_bias(self.sigma_init))
 
     @property
     def inference_modes(self) -> Tuple[str, ...]:

@@ -24,7 +24,6 @@ The basic design is refused: its flow moves the regression branch's prediction, 
 does not report, so its σ would be of another point than the one predicted.
 """
 
-import math
 from typing import List, Optional, Tuple
 
 import torch
@@ -36,6 +35,7 @@ from torch import Tensor, nn
 from mmpose_rle.registry import MODELS
 
 from ..utils.prior_selection import select_priors
+from ..utils.sigma_init import checked_sigma_init, sigma_init_bias
 from .one_stage_rle_mixin import OneStageRLEMixin
 from .rtmo_priors import RTMOPriorsMixin
 from .yoloxpose_rle_module import PointwiseConv
@@ -84,8 +84,7 @@ class RTMORLEHead(OneStageRLEMixin, RTMOPriorsMixin, RTMOHead):
         keypoint_detach: bool = False,
         **kwargs,
     ) -> None:
-        if sigma_init is not None and not 0 < sigma_init < 1:
-            raise ValueError(f'RTMORLEHead: sigma_init must lie in (0, 1), got {sigma_init!r}')
+        checked_sigma_init('RTMORLEHead', sigma_init)
         super().__init__(num_keypoints, head_module_cfg, **kwargs)
         self.init_rle(
             num_keypoints,
@@ -121,7 +120,7 @@ class RTMORLEHead(OneStageRLEMixin, RTMOPriorsMixin, RTMOHead):
         if self.sigma_init is not None:
             with torch.no_grad():
                 for conv in self.out_kpt_sigma:
-                    conv.bias.fill_(math.log(self.sigma_init / (1 - self.sigma_init)))
+                    conv.bias.fill_(sigma_init_bias(self.sigma_init))
 
     def sigma_maps(self, pose_maps: List[Tensor]) -> List[Tensor]:
         """σ logits ``(B, 2K, H, W)`` per level from RTMO's pose vectors ``(B, C, H, W)``."""

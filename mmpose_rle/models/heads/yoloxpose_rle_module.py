@@ -9,13 +9,14 @@ offsets, so it adds ``feat_channels · 2K`` weights per level and nothing else. 
 pulling on them, and the RLE term reaches the shared layers through the keypoint offsets only.
 """
 
-import math
 from typing import List, Optional, Tuple
 
 import torch
 from mmpose.models.heads.hybrid_heads.yoloxpose_head import YOLOXPoseHeadModule
 from torch import Tensor, nn
 from torch.nn import functional as F
+
+from ..utils.sigma_init import checked_sigma_init, sigma_init_bias
 
 __all__ = ['YOLOXPoseRLEHeadModule', 'PointwiseConv']
 
@@ -61,11 +62,7 @@ class YOLOXPoseRLEHeadModule(YOLOXPoseHeadModule):
         sigma_detach: bool = False,
         **kwargs,
     ) -> None:
-        if sigma_init is not None and not 0 < sigma_init < 1:
-            raise ValueError(
-                f'YOLOXPoseRLEHeadModule: sigma_init must lie in (0, 1), got {sigma_init!r}'
-            )
-        self.sigma_init = sigma_init
+        self.sigma_init = checked_sigma_init('YOLOXPoseRLEHeadModule', sigma_init)
         self.sigma_detach = sigma_detach
         super().__init__(*args, **kwargs)
 
@@ -83,7 +80,7 @@ class YOLOXPoseRLEHeadModule(YOLOXPoseHeadModule):
         """MMPose's initialisation, then the σ biases from ``sigma_init``."""
         super().init_weights()
         if self.sigma_init is not None:
-            bias = math.log(self.sigma_init / (1 - self.sigma_init))
+            bias = sigma_init_bias(self.sigma_init)
             with torch.no_grad():
                 for conv in self.out_kpt_sigma:
                     conv.bias.fill_(bias)

@@ -5,6 +5,7 @@ from .image_sigmas import input_to_image_sigmas
 from .lifting_units import CUBE_INIT_CFG, cube_label_scale, lifting_label_mm
 from .prior_selection import select_priors
 from .sigma_calibration import SigmaCalibration
+from .sigma_init import checked_sigma_init, sigma_init_bias
 from .soft_argmax import (
     cell_grid,
     pixel_grid,
@@ -19,6 +20,8 @@ __all__ = [
     'SigmaCalibration',
     'input_to_image_sigmas',
     'select_priors',
+    'checked_sigma_init',
+    'sigma_init_bias',
     'cell_grid',
     'pixel_grid',
     'soft_argmax',
