@@ -2,6 +2,7 @@
 
 from .consistency_hook import HeadDatasetCheckHook, check_head_against_metainfo
 from .cpu_ddp import CPUAwareRunner, init_cpu_distributed, launcher_environment
+from .repeat_sampler import RepeatSampler
 from .safe_checkpoint import SAFE_GLOBALS, allow_mmengine_checkpoints
 from .seeded_data import SeededDataset, SeededSampler, wrap_seeded
 from .sigma_calibration_hook import SigmaCalibrationHook
@@ -19,6 +20,7 @@ __all__ = [
     'SigmaCalibrationHook',
     'SAFE_GLOBALS',
     'allow_mmengine_checkpoints',
+    'RepeatSampler',
     'SeededDataset',
     'SeededSampler',
     'wrap_seeded',
