@@ -100,3 +100,41 @@ def test_dense_own_data_config_scores_keypoints_by_their_expected_oks(monkeypatc
     names = [type(m).__name__ for m in metrics]
     assert names == ['PCKAccuracy', 'AUC', 'EPE', 'CocoMetric']
     assert metrics[-1].keypoint_score_thr == 0.0
+
+
+@pytest.mark.parametrize('images, times', [(23, 4), (46, 2), (93, 1)])
+def test_own_data_epochs_have_at_least_80_samples(images, times, monkeypatch, tmp_path):
+    """A few dozen images are repeated within each epoch (as ``tools/train.py`` builds the
+    loader), so the schedule keeps its steps; 80 or more are drawn once."""
+    import json
+    from collections import Counter
+
+    from mmengine.runner import Runner
+
+    from mmpose_rle.engine import wrap_seeded
+
+    anns = [
+        dict(
+            id=i + 1,
+            image_id=i + 1,
+            category_id=1,
+            bbox=[0, 0, 8, 8],
+            area=64,
+            iscrowd=0,
+            num_keypoints=4,
+            keypoints=[4, 4, 2] * 4,
+        )
+        for i in range(images)
+    ]
+    imgs = [dict(id=i + 1, file_name=f'{i}.png', width=8, height=8) for i in range(images)]
+    (tmp_path / 'train.json').write_text(
+        json.dumps(dict(images=imgs, annotations=anns, categories=[dict(id=1, name='mouse')]))
+    )
+    monkeypatch.setenv('OPENFIELD_ROOT', str(tmp_path))
+    cfg = Config.fromfile(str(ROOT / 'configs/own_data/dense-rle_res18_openfield-128x128.py'))
+    init_default_scope('mmpose')
+    loader = dict(wrap_seeded(cfg.train_dataloader), num_workers=0, persistent_workers=False)
+    sampler = Runner.build_dataloader(loader).sampler
+    counts = Counter(index for _, index in sampler)
+    assert len(sampler) == times * images >= min(80, images)
+    assert counts == {i: times for i in range(images)}

@@ -15,8 +15,10 @@ def subset_training_set(cfg: Config, fraction: float, seed: int) -> Config:
 
     The subset is ``round(fraction · N)`` samples (at least one) drawn without replacement
     with ``seed``, through MMEngine's ``indices`` argument of the data set; everything else
-    (epochs, schedule, validation) stays as configured, so a smaller subset also means fewer
-    iterations, as a smaller data set of a user's would.
+    (epochs, schedule, validation, sampler) stays as configured, so the subset gets the
+    iterations a user's data set of that size would: fewer with MMEngine's
+    ``DefaultSampler``, at least ``min_samples`` per epoch with
+    :class:`~mmpose_rle.engine.RepeatSampler` (the own-data configs').
 
     Args:
         cfg (Config): A config with ``train_dataloader.dataset``.
