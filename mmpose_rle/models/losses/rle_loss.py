@@ -125,7 +125,9 @@ class RLELoss(nn.Module):
             and needs no converged flow. In the basic design it is the RMS of the labels'
             preimages ``f_φ⁻¹(μ_g) − μ̂`` over the fitted ``Q``'s, one factor for both
             coordinates, which widens the ``Q`` that :meth:`predictive` pushes through the
-            flow. The loss itself is the same. Default: ``'flow'``.
+            flow. The loss itself is the same. Default (None): ``'moment'`` in the basic
+            design, where the flow's fit leaves Q's scale off on residuals whose shape Q does
+            not match, ``'flow'`` in the others.
         rms_momentum (float): The moment's EMA momentum (``'moment'`` only). Default: 0.98.
 
     Robustness (ours): a keypoint with ``σ̂ ≥ sigma_min`` and every ``|x̄_c| ≤
@@ -163,7 +165,7 @@ class RLELoss(nn.Module):
         sigma_min: Optional[float] = 1e-3,
         max_flow_input: Optional[float] = 20.0,
         normaliser_points: int = 4096,
-        rms_source: str = 'flow',
+        rms_source: Optional[str] = None,
         rms_momentum: float = 0.98,
     ) -> None:
         super().__init__()
@@ -176,6 +178,8 @@ class RLELoss(nn.Module):
         _check_choice('design', design, DESIGNS)
         _check_choice('formulation', formulation, FORMULATIONS)
         _check_choice('q_distribution', q_distribution, Q_DISTRIBUTIONS)
+        if rms_source is None:
+            rms_source = 'moment' if design == 'basic' else 'flow'
         _check_choice('rms_source', rms_source, RMS_SOURCES)
         if sigma_min is not None and not 0 < sigma_min < 1:
             raise ValueError(f'RLELoss: sigma_min must lie in (0, 1), got {sigma_min!r}')
