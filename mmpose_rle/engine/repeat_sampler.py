@@ -1,7 +1,7 @@
 """A sampler whose epoch has at least a given number of samples, for small data sets.
 
-An epoch-based schedule written for a data set of a hundred images gives a data set of 20
-a fifth of the optimiser steps: 60 epochs of 23 images at batch 16 are 120 steps. On such
+An epoch-based schedule written for a hundred images gives a data set of twenty a fifth of
+the optimiser steps: 60 epochs of 23 images at batch 16 are 120 steps. On such
 data the model is far from converged when the schedule ends, and σ still reflects the
 larger errors of the early steps. :class:`RepeatSampler` keeps the schedule in epochs
 (learning-rate steps, validation and checkpoint intervals keep their meaning) and draws
@@ -61,7 +61,6 @@ class RepeatSampler(DefaultSampler):
         length = len(dataset)
         if length < 1:
             raise ValueError('RepeatSampler: the data set is empty')
-        self.source = dataset
         self.source_length = length
         self.times = max(1, math.ceil(min_samples / length))
         super().__init__(range(self.times * length), shuffle=shuffle, seed=seed, round_up=round_up)
