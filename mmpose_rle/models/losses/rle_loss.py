@@ -126,8 +126,9 @@ class RLELoss(nn.Module):
             preimages ``f_φ⁻¹(μ_g) − μ̂`` over the fitted ``Q``'s, one factor for both
             coordinates, which widens the ``Q`` that :meth:`predictive` pushes through the
             flow. The loss itself is the same. Default (None): ``'moment'`` in the basic
-            design, where the flow's fit leaves Q's scale off on residuals whose shape Q does
-            not match, ``'flow'`` in the others.
+            design (where the flow's fit leaves Q's scale off on residuals whose shape Q does
+            not match) and in the ``'exact'`` residual design (whose fixed normaliser nodes
+            leave the flow's tails unchecked), ``'flow'`` in the others.
         rms_momentum (float): The moment's EMA momentum (``'moment'`` only). Default: 0.98.
 
     Robustness (ours): a keypoint with ``σ̂ ≥ sigma_min`` and every ``|x̄_c| ≤
@@ -179,7 +180,8 @@ class RLELoss(nn.Module):
         _check_choice('formulation', formulation, FORMULATIONS)
         _check_choice('q_distribution', q_distribution, Q_DISTRIBUTIONS)
         if rms_source is None:
-            rms_source = 'moment' if design == 'basic' else 'flow'
+            exact_residual = formulation == 'exact' and design == 'residual'
+            rms_source = 'moment' if design == 'basic' or exact_residual else 'flow'
         _check_choice('rms_source', rms_source, RMS_SOURCES)
         if sigma_min is not None and not 0 < sigma_min < 1:
             raise ValueError(f'RLELoss: sigma_min must lie in (0, 1), got {sigma_min!r}')
