@@ -5,6 +5,8 @@ imports and the σ visualizer).
 checked by ``tests/test_e2e_lifting.py``.)"""
 
 import ast
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,6 +27,26 @@ CONFIGS = sorted(
     if not p.name.startswith(('yoloxpose', 'rtmo'))  # one-stage: tests/test_configs_one_stage.py
 )
 SWAPS = sorted((ROOT / 'configs/swap').glob('*.py'))
+
+
+def write_mouse_coco(path: Path, images: int) -> None:
+    """A COCO keypoint file of ``images`` 8×8 images, one 4-keypoint mouse in each."""
+    anns = [
+        dict(
+            id=i + 1,
+            image_id=i + 1,
+            category_id=1,
+            bbox=[0, 0, 8, 8],
+            area=64,
+            iscrowd=0,
+            num_keypoints=4,
+            keypoints=[4, 4, 2] * 4,
+        )
+        for i in range(images)
+    ]
+    imgs = [dict(id=i + 1, file_name=f'{i}.png', width=8, height=8) for i in range(images)]
+    categories = [dict(id=1, name='mouse')]
+    path.write_text(json.dumps(dict(images=imgs, annotations=anns, categories=categories)))
 
 
 def test_configs_are_found():
@@ -83,13 +105,9 @@ def test_hand_swap_trains_with_21_keypoints():
 def test_dense_own_data_config_scores_keypoints_by_their_expected_oks(monkeypatch, tmp_path):
     """The head scores keypoints by E[OKS] with the metainfo's OKS sigmas, and COCO AP
     counts every keypoint's score (threshold 0), beside PCK, AUC and EPE."""
-    import json
-
     from mmengine.evaluator import Evaluator
 
-    (tmp_path / 'val.json').write_text(
-        json.dumps(dict(images=[], annotations=[], categories=[dict(id=1, name='mouse')]))
-    )
+    write_mouse_coco(tmp_path / 'val.json', 0)
     monkeypatch.setenv('OPENFIELD_ROOT', str(tmp_path))
     cfg = Config.fromfile(str(ROOT / 'configs/own_data/dense-rle_res18_openfield-128x128.py'))
     init_default_scope('mmpose')
@@ -106,30 +124,13 @@ def test_dense_own_data_config_scores_keypoints_by_their_expected_oks(monkeypatc
 def test_own_data_epochs_have_at_least_80_samples(images, times, monkeypatch, tmp_path):
     """A few dozen images are repeated within each epoch (as ``tools/train.py`` builds the
     loader), so the schedule keeps its steps; 80 or more are drawn once."""
-    import json
     from collections import Counter
 
     from mmengine.runner import Runner
 
     from mmpose_rle.engine import wrap_seeded
 
-    anns = [
-        dict(
-            id=i + 1,
-            image_id=i + 1,
-            category_id=1,
-            bbox=[0, 0, 8, 8],
-            area=64,
-            iscrowd=0,
-            num_keypoints=4,
-            keypoints=[4, 4, 2] * 4,
-        )
-        for i in range(images)
-    ]
-    imgs = [dict(id=i + 1, file_name=f'{i}.png', width=8, height=8) for i in range(images)]
-    (tmp_path / 'train.json').write_text(
-        json.dumps(dict(images=imgs, annotations=anns, categories=[dict(id=1, name='mouse')]))
-    )
+    write_mouse_coco(tmp_path / 'train.json', images)
     monkeypatch.setenv('OPENFIELD_ROOT', str(tmp_path))
     cfg = Config.fromfile(str(ROOT / 'configs/own_data/dense-rle_res18_openfield-128x128.py'))
     init_default_scope('mmpose')

@@ -179,9 +179,9 @@ class RLELoss(nn.Module):
         _check_choice('design', design, DESIGNS)
         _check_choice('formulation', formulation, FORMULATIONS)
         _check_choice('q_distribution', q_distribution, Q_DISTRIBUTIONS)
+        normalised = formulation == 'exact' and design == 'residual'
         if rms_source is None:
-            exact_residual = formulation == 'exact' and design == 'residual'
-            rms_source = 'moment' if design == 'basic' or exact_residual else 'flow'
+            rms_source = 'moment' if design == 'basic' or normalised else 'flow'
         _check_choice('rms_source', rms_source, RMS_SOURCES)
         if sigma_min is not None and not 0 < sigma_min < 1:
             raise ValueError(f'RLELoss: sigma_min must lie in (0, 1), got {sigma_min!r}')
@@ -197,7 +197,7 @@ class RLELoss(nn.Module):
         self.sigma_min = sigma_min
         self.max_flow_input = max_flow_input
         self.spec: TermSpec = term_spec(design, q_distribution, formulation, self.flow_model.dim)
-        self.normalised = formulation == 'exact' and design == 'residual'
+        self.normalised = normalised
         if self.normalised:
             self.register_buffer(
                 'normaliser_nodes',
