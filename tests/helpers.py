@@ -6,11 +6,19 @@ import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import torch
 
-__all__ = ['randomise_', 'ROOT', 'QUICKSTART_CONFIG', 'TINY_OPTIONS', 'run_tool', 'load_tool']
+__all__ = [
+    'randomise_',
+    'scaling_realnvp',
+    'ROOT',
+    'QUICKSTART_CONFIG',
+    'TINY_OPTIONS',
+    'run_tool',
+    'load_tool',
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART_CONFIG = ROOT / 'configs/quickstart/rle_res18_synthetic-64x64.py'
@@ -34,6 +42,23 @@ def randomise_(module: torch.nn.Module, std: float = 0.3, seed: int = 0) -> torc
         for p in module.parameters():
             p.copy_(torch.randn(p.shape, generator=gen, dtype=p.dtype) * std)
     return module
+
+
+def scaling_realnvp(log_scale: Sequence[float], dim: int = 2) -> torch.nn.Module:
+    """A RealNVP that only scales: every parameter zero (``t = 0``) except the last bias of
+    the ``s`` nets, so that each layer moving coordinate ``c`` has log-scale
+    ``log_scale[c]`` (in (−1, 1)). ``G`` is then ``N(0, diag(e^{2 n_c log_scale[c]}))``,
+    ``n_c`` the number of layers that move ``c``."""
+    from mmpose_rle.models.flows import RealNVP
+
+    flow = RealNVP(dim=dim)
+    with torch.no_grad():
+        for p in flow.parameters():
+            p.zero_()
+        target = torch.atanh(torch.tensor(log_scale, dtype=torch.float64)).float()
+        for net in flow.s:
+            net[-2].bias.copy_(target)  # the Linear before the final tanh
+    return flow.eval()
 
 
 def run_tool(

@@ -26,6 +26,20 @@ so the estimate stays accurate whichever of the two factors is the narrower.
 :func:`weighted_rms` gives ``s`` and :func:`weighted_coverage` the probability
 ``P_p(|x̄_c| ≤ k s_c)`` that the model assigns to ``±k`` predicted RMS.
 
+``'reparam'`` with ``log G_φ`` counted ``γ > 1`` times (``'mmpose'`` and ``'official'``
+broadcast it over the ``D`` coordinates, ``γ = D``) and ``log σ̂_c`` once per coordinate
+is, for a fixed flow, the likelihood of ``p(x̄) = G_φ(x̄)^γ / Z_γ`` in ``σ̂``; ``Z_γ`` is left
+out, so the loss falls by ``D(γ − 1) log λ`` along the direction that widens ``σ̂`` by ``λ``
+and narrows the flow by ``1/λ``. Training moves along it until one side stops: the flow at
+its narrowest (its coupling log-scales at −1; errors small against the crop), where
+``σ̂_c`` is the maximum-likelihood scale of ``G_φ^γ``, or ``σ̂_c`` near 1, where the flow is
+the maximum-likelihood fit of ``x̄`` and ``p = G_φ``. Both are members of the family
+``G_φ^κ / Z_κ``, told apart by its virial identity ``E_{G^κ}[x_c ∂_c(−log G_φ)] = 1/κ``
+(integration by parts): :class:`~mmpose_rle.models.losses.RLEPredictive` measures the
+left side on the training residuals and takes ``κ_c`` from it. :func:`power_log_weights`
+turns ``G_φ``'s points into ``G_φ^κ``'s, one ``κ_c`` per coordinate (``log w`` of shape
+``(M, D)``).
+
 Example:
     >>> from mmpose_rle.models.flows import RealNVP
     >>> x, log_w = density_samples(RealNVP(), 'flow', 'gaussian', num_points=1024)
@@ -34,7 +48,7 @@ Example:
 """
 
 import math
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -43,6 +57,8 @@ from .quadrature import qmc_nodes
 
 __all__ = [
     'DENSITIES',
+    'power_log_weights',
+    'flow_virial',
     'q_log_density',
     'density_samples',
     'weighted_rms',
@@ -69,8 +85,9 @@ def density_samples(
     q_distribution: str,
     q_scale: float = 1.0,
     num_points: int = 16384,
+    power: Optional[Tensor] = None,
 ) -> Tuple[Tensor, Tensor]:
-    """Weighted points ``(x (M, D), log w (M,))`` of ``p = G_φ`` or ``p ∝ Q·G_φ``.
+    """Weighted points ``(x (M, D), log w)`` of ``p = G_φ`` or ``p ∝ Q·G_φ``.
 
     Args:
         flow (nn.Module): The flow: ``flow(z)[0] = f_φ(z)``, ``flow.log_prob = log G_φ``.
@@ -78,12 +95,22 @@ def density_samples(
         q_distribution (str): ``'laplace'`` or ``'gaussian'``.
         q_scale (float): Scale ``b`` of ``Q`` (``√2`` for the official Laplace).
         num_points (int): Points per proposal (``M`` is twice that for ``'product'``).
+        power (Tensor, optional): ``κ`` ``(D,)`` of ``'flow'``: coordinate ``c`` follows
+            ``G_φ^{κ_c}`` (:func:`power_log_weights`). Default: None (``G_φ``).
+
+    Returns:
+        tuple[Tensor, Tensor]: ``x`` ``(M, D)`` and ``log w``, ``(M,)``, or ``(M, D)``
+        (one weighting per coordinate) with ``power``.
     """
     if density not in DENSITIES:
         raise ValueError(f'density must be one of {DENSITIES}, got {density!r}')
+    if power is not None and density != 'flow':
+        raise ValueError(f"a power applies to the 'flow' density, not {density!r}")
     param = next(flow.parameters())
     z = qmc_nodes(flow.dim, 'gaussian', num_points).to(param)
     x_g = flow(z)[0]
+    if density == 'flow' and power is not None:
+        return x_g, power_log_weights(flow, x_g, power)
     if density == 'flow':
         return x_g, torch.zeros(len(x_g), dtype=x_g.dtype, device=x_g.device)
     x_q = qmc_nodes(flow.dim, q_distribution, num_points, seed=1).to(param) * q_scale
@@ -94,17 +121,39 @@ def density_samples(
     return x, log_q + log_g - log_proposal
 
 
-def weighted_rms(x: Tensor, log_w: Tensor) -> Tensor:
-    """``s_c = sqrt(Σ w_i x_ic² / Σ w_i)``, shape ``(D,)``."""
+@torch.no_grad()
+def power_log_weights(flow: nn.Module, x: Tensor, power: Tensor) -> Tensor:
+    """``log w_ic = (κ_c − 1) log G_φ(x_i)`` ``(M, D)``: self-normalised, these weights turn
+    points ``x`` ``(M, D)`` of ``G_φ`` into points of ``G_φ^{κ_c} / Z_{κ_c}`` for coordinate
+    ``c`` (``power`` ``κ`` of shape ``(D,)``)."""
+    return (power.to(x) - 1) * flow.log_prob(x)[:, None]
+
+
+def flow_virial(flow: nn.Module, x: Tensor) -> Tensor:
+    """``v_c = x_c ∂_c(−log G_φ)(x)`` at points ``x`` ``(M, D)`` by autograd, ``(M, D)``,
+    detached (the flow's parameters get no gradient from it)."""
+    with torch.enable_grad():
+        x = x.detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(flow.log_prob(x).sum(), x)
+    return -(x * grad).detach()
+
+
+def _normalised_weights(log_w: Tensor) -> Tensor:
+    """Self-normalised weights ``(M, 1)`` or ``(M, D)`` from ``log w`` ``(M,)`` or ``(M, D)``."""
     w = torch.softmax(log_w, dim=0)
-    return (w[:, None] * x**2).sum(0).sqrt()
+    return w[:, None] if w.dim() == 1 else w
+
+
+def weighted_rms(x: Tensor, log_w: Tensor) -> Tensor:
+    """``s_c = sqrt(Σ w_ic x_ic² / Σ w_ic)``, shape ``(D,)``; ``log w`` ``(M,)`` or ``(M, D)``."""
+    return (_normalised_weights(log_w) * x**2).sum(0).sqrt()
 
 
 def weighted_coverage(x: Tensor, log_w: Tensor, k: float) -> Tensor:
     """``P(|x_c| ≤ k s_c)`` per coordinate, ``s`` = :func:`weighted_rms`; shape ``(D,)``."""
-    w = torch.softmax(log_w, dim=0)
+    w = _normalised_weights(log_w)
     inside = (x.abs() <= k * weighted_rms(x, log_w)).to(w)
-    return (w[:, None] * inside).sum(0)
+    return (w * inside).sum(0)
 
 
 def pushforward_rms(

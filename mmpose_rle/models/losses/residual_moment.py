@@ -13,10 +13,11 @@ steps ``t`` of each batch's weighted mean square, bias-corrected as in Adam::
     s_c = sqrt(m_t / W_t)
 
 with ``β`` the momentum and ``w`` the keypoint weights (visible keypoints). Steps whose
-batch has no weighted keypoint leave both unchanged. ``s`` is None until the first update
-(the caller falls back to the flow). Both sums are buffers, so they are saved in
-checkpoints and an exact resume continues them; in distributed training each rank
-averages its own batches.
+batch has no weighted keypoint leave both unchanged. :meth:`ResidualMoment.add` averages any
+other per-coordinate statistic the same way (the loss's virial, for ``'reparam'``). ``s`` is
+None until the first update (the caller falls back to the flow). Both sums are buffers, so
+they are saved in checkpoints and an exact resume continues them; in distributed training
+each rank averages its own batches.
 
 Shapes: ``pred``, ``sigma``, ``target`` ``(N, K, D)``; ``weight`` ``(N, K)``, ``(N, K, 1)``
 or ``(N, K, D)`` or None; ``s`` ``(D,)``.
@@ -70,22 +71,34 @@ class ResidualMoment(nn.Module):
             weight (Tensor, optional): Keypoint weights, ``(N, K)``, ``(N, K, 1)`` or
                 ``(N, K, D)``; every keypoint counts when None.
         """
-        square = ((target - pred) / sigma).double() ** 2
+        self.add(((target - pred) / sigma) ** 2, weight)
+
+    @torch.no_grad()
+    def add(self, values: Tensor, weight: Optional[Tensor] = None) -> None:
+        """Add one step's weighted mean of ``values`` ``(N, K, D)`` (the module docstring's
+        formula with ``x̄²`` replaced by ``values``); ``weight`` as in :meth:`update`."""
+        values = values.double()
         if weight is None:
-            weight = torch.ones_like(square)
+            weight = torch.ones_like(values)
         elif weight.dim() == 2:
             weight = weight[..., None]
-        weight = weight.double().expand_as(square)
+        weight = weight.double().expand_as(values)
         total = weight.sum((0, 1))
         if not bool((total > 0).all()):
             return
-        batch = (weight * square).sum((0, 1)) / total
+        batch = (weight * values).sum((0, 1)) / total
         beta = self.momentum
         self.mean_square.mul_(beta).add_((1 - beta) * batch)
         self.weight.mul_(beta).add_(1 - beta)
 
-    def rms(self) -> Optional[Tensor]:
-        """``s`` ``(D,)`` as float32, or None before the first update."""
+    def mean(self) -> Optional[Tensor]:
+        """The bias-corrected average ``m_t / W_t`` ``(D,)`` as float32, or None before the
+        first update."""
         if float(self.weight) <= 0:
             return None
-        return torch.sqrt(self.mean_square / self.weight).float()
+        return (self.mean_square / self.weight).float()
+
+    def rms(self) -> Optional[Tensor]:
+        """``s = sqrt(mean)`` ``(D,)`` as float32, or None before the first update."""
+        mean = self.mean()
+        return None if mean is None else mean.sqrt()

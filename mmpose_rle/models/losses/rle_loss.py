@@ -68,6 +68,7 @@ from torch import Tensor, nn
 from mmpose_rle.registry import MODELS
 
 from .bounded_terms import NO_BOUND, bounded_terms, clip_to_box
+from .predictive import flow_virial
 from .quadrature import log_normaliser, qmc_nodes
 from .residual_moment import ResidualMoment
 from .rle_predictive import RLEPredictive
@@ -119,17 +120,21 @@ class RLELoss(nn.Module):
             formulation, residual design). Default: 4096.
         rms_source (str): Where the RMS ``s`` of ``x̄`` in the reported RMS error ``σ̂ · s``
             comes from: ``'flow'``, the fitted density (:meth:`residual_rms`; 1 in the
-            basic design); ``'moment'``, the mean square of ``x̄`` measured over the last
-            training steps (:class:`~mmpose_rle.models.losses.ResidualMoment`, the flow's
-            until the first training step), which follows heavy tails that the flow cannot
-            and needs no converged flow. In the basic design it is the RMS of the labels'
+            basic design; in ``'reparam'`` with ``'mmpose'`` or ``'official'``, the power
+            ``G_φ^κ`` that the virial measured over the last training steps picks,
+            :mod:`~mmpose_rle.models.losses.predictive`); ``'moment'``, the mean square of
+            ``x̄`` measured over the last training steps
+            (:class:`~mmpose_rle.models.losses.ResidualMoment`, the flow's until the first
+            training step), which follows heavy tails that the flow cannot and needs no
+            converged flow. In the basic design it is the RMS of the labels'
             preimages ``f_φ⁻¹(μ_g) − μ̂`` over the fitted ``Q``'s, one factor for both
             coordinates, which widens the ``Q`` that :meth:`predictive` pushes through the
             flow. The loss itself is the same. Default (None): ``'moment'`` in the basic
             design (where the flow's fit leaves Q's scale off on residuals whose shape Q does
             not match) and in the ``'exact'`` residual design (whose fixed normaliser nodes
             leave the flow's tails unchecked), ``'flow'`` in the others.
-        rms_momentum (float): The moment's EMA momentum (``'moment'`` only). Default: 0.98.
+        rms_momentum (float): The EMA momentum of the measured moment or virial.
+            Default: 0.98.
 
     Robustness (ours): a keypoint with ``σ̂ ≥ sigma_min`` and every ``|x̄_c| ≤
     max_flow_input`` is *ordinary* and computed with the references' operations, so on
@@ -208,6 +213,12 @@ class RLELoss(nn.Module):
         self.residual_moment = (
             ResidualMoment(self.flow_model.dim, rms_momentum) if rms_source == 'moment' else None
         )
+        flow_power = self.spec.beta * self.flow_model.dim if design == 'reparam' else 1.0
+        self.residual_virial = (
+            ResidualMoment(self.flow_model.dim, rms_momentum)
+            if flow_power != 1 and rms_source == 'flow'
+            else None
+        )
         self.predictive_model = RLEPredictive(
             self.flow_model,
             design,
@@ -215,6 +226,8 @@ class RLELoss(nn.Module):
             self.residual_density,
             self.basic_q_scale,
             moment=self.residual_moment,
+            flow_power=flow_power,
+            virial=self.residual_virial,
         )
         self.register_load_state_dict_post_hook(lambda module, keys: module.clear_cache())
 
@@ -275,10 +288,12 @@ class RLELoss(nn.Module):
             force = weight is None and bool(masked.any())
             if force:  # no weights asked for, but masked keypoints need one
                 weight = (~masked).to(dtype)
-            if self.residual_moment is not None and self.training and torch.is_grad_enabled():
-                self._update_moment(
-                    pred, sigma, target, self._visible(weight, target_weight, masked)
-                )
+            if self.training and torch.is_grad_enabled():
+                visible = self._visible(weight, target_weight, masked)
+                if self.residual_moment is not None:
+                    self._update_moment(pred, sigma, target, visible)
+                if self.residual_virial is not None:
+                    self._update_virial(pred, sigma, target, visible)
             return self._reduce(pred, sigma, target, weight, force)
 
     @torch.no_grad()
@@ -292,6 +307,20 @@ class RLELoss(nn.Module):
             target = target.reshape(shape)
         scale = self.predictive_model.standardiser(torch.sigmoid(sigma))
         self.residual_moment.update(pred, scale, target, weight)
+
+    @torch.no_grad()
+    def _update_virial(self, pred: Tensor, sigma: Tensor, target: Tensor, weight: Tensor) -> None:
+        """Add a step to the measured virial ``x̄_c ∂_c(−log G_φ)(x̄)`` of ``'reparam'``
+        (:func:`~mmpose_rle.models.losses.predictive.flow_virial`) over the keypoints inside
+        both bounds, where the loss is the references'."""
+        shape = pred.shape
+        error = (pred - target) / torch.sigmoid(sigma)
+        ordinary = self._ordinary(pred, sigma, target, target)
+        if ordinary is not None:
+            weight = weight * (ordinary if weight.dim() == 2 else ordinary[..., None])
+            error = torch.where(ordinary[..., None], error, torch.zeros_like(error))
+        virial = flow_virial(self.flow_model, error.reshape(-1, shape[-1])).reshape(shape)
+        self.residual_virial.add(virial, weight)
 
     @staticmethod
     def _visible(
@@ -468,7 +497,8 @@ class RLELoss(nn.Module):
     def residual_density(self) -> str:
         """The density the flow's parameters are fitted to: ``'product'`` (``Q·G_φ/Z_φ``,
         the ``'exact'`` residual design) or ``'flow'`` (``G_φ``; every other design and
-        formulation, whose only φ-dependent term is ``−log G_φ(x̄)``)."""
+        formulation, whose only φ-dependent term is ``−log G_φ(x̄)``; ``'reparam'`` with
+        ``'mmpose'`` or ``'official'`` reads a power of it, :meth:`residual_rms`)."""
         return 'product' if self.normalised else 'flow'
 
     def train(self, mode: bool = True) -> 'RLELoss':
@@ -491,8 +521,12 @@ class RLELoss(nn.Module):
         (:attr:`residual_density`): ``G_φ`` in the ``'mmpose'`` and ``'official'``
         formulations and in ``'reparam'``, ``Q·G_φ/Z_φ`` in the ``'exact'`` residual
         design (:func:`~mmpose_rle.models.losses.predictive.density_samples`, 16384
-        quasi-random points per proposal). For ``'basic'`` the flow acts on coordinates
-        and ``s = 1`` (see :meth:`predictive`). With ``rms_source='moment'``, the measured
+        quasi-random points per proposal). In ``'reparam'`` with ``'mmpose'`` or
+        ``'official'``, which count ``log G_φ`` ``D`` times and ``log σ̂_c`` once, ``p`` is
+        ``G_φ^κ/Z_κ`` with ``κ_c ∈ [1, D]`` from the virial measured in training
+        (:mod:`~mmpose_rle.models.losses.predictive` derives it; ``D`` before any step).
+        For ``'basic'`` the flow acts on coordinates and ``s = 1`` (see
+        :meth:`predictive`). With ``rms_source='moment'``, the measured
         moment once it has data (in the basic design, a factor on ``Q``'s scale). Cached
         while the module stays in eval mode
         (:meth:`RLEPredictive.residual_rms <mmpose_rle.models.losses.RLEPredictive>`).

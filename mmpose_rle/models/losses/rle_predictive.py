@@ -10,8 +10,11 @@ For ``μ̂`` and ``σ̂ = sigmoid(ℓ)`` of shape ``(..., D)`` (:mod:`.predictiv
 
 * ``'residual'``, ``'reparam'``: the point prediction is ``μ̂`` and the RMS error of
   coordinate ``c`` is ``σ̂_c · s_c``, ``s_c² = E_p[x̄_c²]`` under the density ``p`` the flow
-  was fitted to (``density``: ``'flow'``, ``G_φ``; ``'product'``, ``Q·G_φ/Z_φ``), or, with
-  a ``moment``, the mean square of ``x̄`` measured in training
+  was fitted to (``density``: ``'flow'``, ``G_φ``; ``'product'``, ``Q·G_φ/Z_φ``; with
+  ``flow_power`` ``γ ≠ 1``, ``G_φ^{κ_c}/Z`` for coordinate ``c`` with
+  ``κ_c = clip(1/v_c, 1, γ)``, ``v_c`` the ``virial`` ``x̄_c ∂_c(−log G_φ)(x̄)`` measured in
+  training, ``γ`` before it has data; :mod:`.predictive` explains why for ``'reparam'``), or,
+  with a ``moment``, the mean square of ``x̄`` measured in training
   (:class:`~mmpose_rle.models.losses.ResidualMoment`; the flow's until its first update);
 * ``'basic'``: the point prediction is ``f_φ(μ̂)`` and the RMS is that of
   ``f_φ(μ̂ + b s σ̂ ⊙ u) − f_φ(μ̂)`` over 1024 fixed quasi-random nodes ``u`` of the unit
@@ -60,6 +63,12 @@ class RLEPredictive:
             error (:meth:`standardiser`) that gives ``s`` once it has data (shared with the
             loss, not a copy); None reads ``s`` off the flow (1 in the basic design).
             Default: None.
+        flow_power (float): ``γ``, how many times the loss counts ``log G_φ`` against
+            ``log σ̂_c`` once (``'reparam'``: ``D`` in ``'mmpose'`` and ``'official'``, 1 in
+            ``'exact'``); used with the ``'flow'`` density. Default: 1.
+        virial (ResidualMoment, optional): The measured mean of
+            ``x̄_c ∂_c(−log G_φ)(x̄)`` that sets ``κ`` (:meth:`power`; shared with the loss).
+            Default: None.
 
     :meth:`residual_rms` is cached while the flow is in eval mode; the loss drops the cache
     (:meth:`clear_cache`) when its mode changes and when a state dict is loaded.
@@ -73,6 +82,8 @@ class RLEPredictive:
         density: str = 'flow',
         q_scale: float = 1.0,
         moment: Optional[ResidualMoment] = None,
+        flow_power: float = 1.0,
+        virial: Optional[ResidualMoment] = None,
     ) -> None:
         self.flow = flow
         self.moment = moment
@@ -80,6 +91,8 @@ class RLEPredictive:
         self.q_distribution = q_distribution
         self.density = density
         self.q_scale = q_scale
+        self.flow_power = flow_power
+        self.virial = virial
         self.nodes: Optional[Tensor] = None
         if flow is not None and design == 'basic':
             self.nodes = qmc_nodes(flow.dim, q_distribution, _PUSH_POINTS, seed=2)
@@ -99,11 +112,25 @@ class RLEPredictive:
         self._rms_cache = None
 
     def residual_samples(self) -> Tuple[Tensor, Tensor]:
-        """Weighted points ``(x (M, D), log w (M,))`` of the density of ``x̄``
+        """Weighted points ``(x (M, D), log w (M,) or (M, D))`` of the density of ``x̄``
         (:func:`~mmpose_rle.models.losses.predictive.density_samples`, 16384 quasi-random
         points per proposal; the product density exists only in ``'exact'``, whose ``Q``
         has unit scale)."""
-        return density_samples(self.flow, self.density, self.q_distribution, num_points=_RMS_POINTS)
+        return density_samples(
+            self.flow, self.density, self.q_distribution, num_points=_RMS_POINTS, power=self.power()
+        )
+
+    def power(self) -> Optional[Tensor]:
+        """``κ`` ``(D,)``, the power of ``G_φ`` that each coordinate of ``x̄`` follows:
+        ``clip(1/v_c, 1, γ)`` from the measured ``virial`` ``v``, ``γ`` before it has data;
+        None (``G_φ`` itself) with ``γ = 1`` or another density."""
+        if self.flow_power == 1 or self.density != 'flow':
+            return None
+        gamma = self.flow_power
+        measured = None if self.virial is None else self.virial.mean()
+        if measured is None:
+            return torch.full((self.flow.dim,), float(gamma))
+        return 1 / measured.clamp(1 / gamma, 1.0)
 
     @torch.no_grad()
     def residual_rms(self) -> Optional[Tensor]:

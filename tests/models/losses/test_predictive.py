@@ -11,12 +11,14 @@ from torch import nn
 from mmpose_rle.models import RealNVP
 from mmpose_rle.models.losses.predictive import (
     density_samples,
+    flow_virial,
     pushforward_rms,
     q_log_density,
     weighted_coverage,
     weighted_rms,
 )
 from mmpose_rle.models.losses.quadrature import qmc_nodes
+from tests.helpers import randomise_
 
 
 class Scaled(nn.Module):
@@ -93,6 +95,38 @@ def test_coverage_of_a_gaussian_and_a_laplace():
 
 
 TOL = dict(rtol=0, atol=5e-3)
+
+
+def test_a_power_per_coordinate_turns_a_gaussian_flow_into_its_power():
+    # G^κ of N(0, k²) is N(0, k²/κ): the same shape, √κ narrower
+    k, power = 1.7, torch.tensor([2.0, 1.5])
+    x, log_w = density_samples(Scaled(k), 'flow', 'laplace', power=power)
+    assert log_w.shape == x.shape
+    torch.testing.assert_close(weighted_rms(x, log_w), k / power.sqrt(), rtol=5e-3, atol=0)
+    for c in (1.0, 2.0):
+        want = torch.full((2,), math.erf(c / math.sqrt(2)))
+        torch.testing.assert_close(weighted_coverage(x, log_w, c), want, **TOL)
+
+
+def test_a_power_applies_to_the_flow_density_only():
+    with pytest.raises(ValueError, match="'flow' density"):
+        density_samples(Scaled(1.0), 'product', 'laplace', power=torch.full((2,), 2.0))
+
+
+def test_flow_virial_against_finite_differences_and_a_gaussian():
+    flow = randomise_(RealNVP(), std=0.2).double()
+    x = torch.randn(16, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    v = flow_virial(flow, x)
+    assert not v.requires_grad
+    h = 1e-6
+    with torch.no_grad():
+        for c in range(2):
+            step = torch.zeros(2, dtype=torch.float64)
+            step[c] = h
+            slope = (flow.log_prob(x + step) - flow.log_prob(x - step)) / (2 * h)
+            torch.testing.assert_close(v[:, c], -x[:, c] * slope, rtol=0, atol=1e-6)
+    # −∂ log N(0, k²) = x / k²
+    torch.testing.assert_close(flow_virial(Scaled(2.0), x), x**2 / 4.0)
 
 
 def test_pushforward_is_exact_for_an_affine_map():

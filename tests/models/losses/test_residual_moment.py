@@ -32,6 +32,18 @@ def test_rms_is_the_bias_corrected_weighted_average_of_batch_mean_squares():
     torch.testing.assert_close(moment.rms(), expected.sqrt().float(), rtol=1e-6, atol=0)
 
 
+def test_add_averages_any_statistic_and_mean_is_its_average():
+    moment = ResidualMoment(2, momentum=0.5)
+    values = torch.tensor([[[1.0, -2.0], [3.0, 5.0]]])  # (1, 2, 2)
+    moment.add(values, torch.tensor([[1.0, 3.0]]))
+    first = torch.tensor([(1 + 9) / 4, (-2 + 15) / 4])
+    torch.testing.assert_close(moment.mean(), first)
+    moment.add(-values)
+    second = torch.tensor([-2.0, -1.5])
+    expected = (0.5 * 0.5 * first + 0.5 * second) / (0.5 * 0.5 + 0.5)
+    torch.testing.assert_close(moment.mean(), expected)
+
+
 def test_keypoints_of_weight_zero_do_not_count():
     moment = ResidualMoment(2, momentum=0.5)
     pred, sigma = torch.zeros(2, 2, 2), torch.ones(2, 2, 2)

@@ -11,7 +11,7 @@ from mmpose.models.losses import RLELoss as MMPoseRLELoss
 
 from mmpose_rle.models import RLELoss
 from mmpose_rle.models.losses import DESIGNS, FORMULATIONS, Q_DISTRIBUTIONS
-from tests.helpers import randomise_
+from tests.helpers import randomise_, scaling_realnvp
 
 ALL = list(itertools.product(DESIGNS, Q_DISTRIBUTIONS, FORMULATIONS))
 
@@ -283,6 +283,8 @@ def test_residual_rms_matches_grid_integration(design, q, formulation):
     flow = copy.deepcopy(loss.flow_model).double()
     with torch.no_grad():
         log_density = flow.log_prob(grid)
+        if design == 'reparam':  # G^D/Z before training has measured the virial
+            log_density = 2 * log_density
         if design == 'residual' and formulation == 'exact':  # Q·G/Z, else G alone
             log_density = log_density + (
                 -grid.abs().sum(1) if q == 'laplace' else -0.5 * (grid**2).sum(1)
@@ -302,3 +304,77 @@ def test_residual_rms_matches_grid_integration(design, q, formulation):
 
 def test_residual_rms_is_one_for_the_basic_design():
     torch.testing.assert_close(RLELoss(design='basic').residual_rms(), torch.ones(2))
+
+
+def gaussian_reparam_loss(**kwargs) -> RLELoss:
+    """``'reparam'`` with G = N(0, diag(b²)), ``b = e^{3·(−0.5, −0.2)}``: its virial at
+    ``x̄`` is ``x̄² / b²``."""
+    loss = RLELoss(design='reparam', rms_momentum=0.0, **kwargs)
+    loss.flow_model.load_state_dict(scaling_realnvp([-0.5, -0.2]).state_dict())
+    return loss
+
+
+GAUSSIAN_B = torch.exp(3 * torch.tensor([-0.5, -0.2]))
+
+
+def reparam_batch(error: torch.Tensor):
+    """``pred, σ logits, target`` with ``σ̂ = 0.5`` and ``x̄ = error``."""
+    pred = torch.rand(error.shape, generator=torch.Generator().manual_seed(1))
+    return pred, torch.zeros_like(pred), pred - 0.5 * error
+
+
+def test_reparam_measures_the_virial_and_reports_the_rms_it_implies():
+    # κ_c = b_c² / E[x̄_c²] and G^κ = N(0, b²/κ): s is the RMS of the residuals it saw
+    loss = gaussian_reparam_loss()
+    gen = torch.Generator().manual_seed(0)
+    error = torch.randn(64, 4, 2, generator=gen) * GAUSSIAN_B * torch.tensor([0.8, 0.9])
+    loss.train()
+    loss(*reparam_batch(error))
+    mean_square = (error**2).mean((0, 1))
+    torch.testing.assert_close(loss.residual_virial.mean(), mean_square / GAUSSIAN_B**2)
+    loss.eval()
+    torch.testing.assert_close(loss.residual_rms(), mean_square.sqrt(), rtol=5e-3, atol=0)
+    # before any training step: G^2 = N(0, b²/2)
+    fresh = gaussian_reparam_loss().eval()
+    torch.testing.assert_close(fresh.residual_rms(), GAUSSIAN_B / math.sqrt(2), rtol=5e-3, atol=0)
+
+
+def test_the_virial_skips_evaluation_steps_and_keypoints_beyond_the_bounds():
+    loss = gaussian_reparam_loss()
+    error = torch.randn(8, 3, 2, generator=torch.Generator().manual_seed(2)) * GAUSSIAN_B
+    loss.eval()
+    loss(*reparam_batch(error))
+    loss.train()
+    with torch.no_grad():
+        loss(*reparam_batch(error))
+    assert loss.residual_virial.mean() is None
+    wild = error.clone()
+    wild[0, 0] = 1e3  # |x̄| beyond max_flow_input
+    loss(*reparam_batch(wild))
+    kept = torch.ones(8, 3, 1)
+    kept[0, 0] = 0
+    expected = (kept * error**2).sum((0, 1)) / kept.sum() / GAUSSIAN_B**2
+    torch.testing.assert_close(loss.residual_virial.mean(), expected)
+
+
+def test_only_reparam_with_a_repeated_flow_term_measures_the_virial():
+    assert RLELoss(design='reparam').residual_virial is not None
+    assert RLELoss(design='reparam', formulation='official').residual_virial is not None
+    for kwargs in (
+        dict(),
+        dict(design='basic'),
+        dict(design='reparam', formulation='exact'),
+        dict(design='reparam', rms_source='moment'),
+    ):
+        assert RLELoss(**kwargs).residual_virial is None, kwargs
+
+
+def test_the_measured_virial_travels_with_the_state_dict():
+    loss = gaussian_reparam_loss()
+    error = torch.randn(16, 2, 2, generator=torch.Generator().manual_seed(3)) * GAUSSIAN_B * 0.8
+    loss(*reparam_batch(error))
+    state = loss.state_dict()
+    assert 'residual_virial.mean_square' in state
+    other = gaussian_reparam_loss()
+    other.load_state_dict(state)
+    torch.testing.assert_close(other.eval().residual_rms(), loss.eval().residual_rms())

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from mmpose_rle.models.flows import RealNVP
-from mmpose_rle.models.losses import RLELoss
+from mmpose_rle.models.losses import ResidualMoment, RLELoss
 from mmpose_rle.models.losses.rle_predictive import RLEPredictive
 from tests.helpers import randomise_
 
@@ -116,6 +116,21 @@ def test_the_basic_design_pushes_mu_and_q_through_the_flow():
                 rms[b, 0], ((x - centre) ** 2).mean(0).sqrt(), rtol=0.03, atol=0
             )
     torch.testing.assert_close(model.point(mu, sigma), coords)
+
+
+def test_the_power_is_one_over_the_measured_virial_between_one_and_gamma():
+    virial = ResidualMoment(2, momentum=0.0)  # its mean is the last batch's
+    model = RLEPredictive(identity_flow(), design='reparam', flow_power=2.0, virial=virial)
+    torch.testing.assert_close(model.power(), torch.full((2,), 2.0))  # before training
+    virial.add(torch.tensor([0.8, 0.3]).expand(1, 1, 2))
+    torch.testing.assert_close(model.power(), torch.tensor([1.25, 2.0]))
+    # G = N(0, 1), so G^κ has RMS 1/√κ
+    want = torch.tensor([1 / math.sqrt(1.25), 1 / math.sqrt(2.0)])
+    torch.testing.assert_close(model.residual_rms(), want, rtol=5e-3, atol=0)
+    virial.add(torch.tensor([1.6, 0.5]).expand(1, 1, 2))
+    torch.testing.assert_close(model.power(), torch.tensor([1.0, 2.0]))
+    assert RLEPredictive(identity_flow(), design='reparam').power() is None
+    assert RLEPredictive(identity_flow(), density='product', flow_power=2.0).power() is None
 
 
 def test_without_a_flow_mu_and_sigma_are_returned_unchanged():
