@@ -71,7 +71,7 @@ class ResidualMoment(nn.Module):
             weight (Tensor, optional): Keypoint weights, ``(N, K)``, ``(N, K, 1)`` or
                 ``(N, K, D)``; every keypoint counts when None.
         """
-        self.add(((target - pred) / sigma) ** 2, weight)
+        self.add(((target - pred) / sigma).double() ** 2, weight)
 
     @torch.no_grad()
     def add(self, values: Tensor, weight: Optional[Tensor] = None) -> None:
