@@ -10,7 +10,12 @@ coordinate: what σ claims. The fitted point need not land on the labels' centre
 ``'reparam'`` or ``'exact'`` it can sit a quarter to one and a half scales off), and the
 offset is part of the error. For a Gaussian with 10 % gross outliers the RMS is
 dominated by the outliers; there the check is the coverage that the fitted model implies
-(``RLELoss.predictive_coverage``) against the observed one on fresh draws.
+(``RLELoss.predictive_coverage``, the shape of the fitted density at its own RMS) against
+the observed one on fresh draws. The default passes; ``'exact'`` (a strict expected
+failure) implies 0.63 / 0.79 within 1σ where 0.92 / 0.88 are observed: its normaliser's
+4096 Laplace nodes are sparse where the outliers lie (10 per coordinate beyond 6 scales; the
+outliers' normalised errors have a median near 7), and the fitted ``Q·G_φ/Z_φ`` puts mass
+there that the normaliser hardly sees.
 
 Two sources of the RMS ``s`` of ``x̄`` are checked: the flow's (``rms_source='flow'``, the
 default of the residual and reparam designs with ``'mmpose'`` and ``'official'``), whose
@@ -66,10 +71,13 @@ REPARAM_STEPS = 3000
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    """Hundreds of tiny steps: one thread avoids oversubscription on a shared machine."""
+def one_thread_and_a_fixed_seed():
+    """Hundreds of tiny steps: one thread avoids oversubscription on a shared machine. The
+    seed fixes the flow's initial weights, drawn when a test builds its loss, whatever ran
+    before it."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    torch.manual_seed(0)
     yield
     torch.set_num_threads(threads)
 
@@ -189,7 +197,17 @@ def test_the_measured_moment_reports_the_true_rms_in_every_setting(
     check_rms(loss, name, scale, TOLERANCE[name] if design == 'basic' else 0.05)
 
 
-@pytest.mark.parametrize('formulation', ['mmpose', pytest.param('exact', marks=pytest.mark.slow)])
+EXACT_SHAPE_MISS = pytest.mark.xfail(
+    strict=True,
+    reason="'exact': the fitted Q·G/Z puts mass where its normaliser's nodes are sparse, "
+    'where the outliers lie, so its shape is wrong there (its RMS is not used: the moment is)',
+)
+
+
+@pytest.mark.parametrize(
+    'formulation',
+    ['mmpose', pytest.param('exact', marks=[pytest.mark.slow, EXACT_SHAPE_MISS])],
+)
 def test_gross_outliers_are_covered_as_the_model_says(formulation):
     scale = SCALES['large']
     gen = torch.Generator().manual_seed(1)
