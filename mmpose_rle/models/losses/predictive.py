@@ -53,7 +53,7 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor, nn
 
-from .quadrature import qmc_nodes
+from .quadrature import q_log_density, qmc_nodes
 
 __all__ = [
     'DENSITIES',
@@ -67,15 +67,6 @@ __all__ = [
 ]
 
 DENSITIES = ('flow', 'product')
-
-
-def q_log_density(x: Tensor, q_distribution: str, scale: float = 1.0) -> Tensor:
-    """``log Q(x)`` ``(M,)`` of the product of ``D`` unit-shape Laplace (scale ``b``) or
-    Gaussian (standard deviation ``b``) coordinates at ``x`` ``(M, D)``, ``b = scale``."""
-    d = x.shape[-1]
-    if q_distribution == 'laplace':
-        return -x.abs().sum(-1) / scale - d * math.log(2 * scale)
-    return -0.5 * (x**2).sum(-1) / scale**2 - d * (math.log(scale) + 0.5 * math.log(2 * math.pi))
 
 
 @torch.no_grad()

@@ -45,7 +45,8 @@ their constants and in how often each term is counted.
 
   (``q`` absent for ``'reparam'``). ``Z_φ = ∫ Q G_φ`` normalises the residual design's
   density ``Q·G_φ`` (the paper leaves it out; it depends on the flow's parameters); it is
-  estimated by quasi-Monte Carlo with ``normaliser_points`` nodes of ``Q``
+  estimated by quasi-Monte Carlo with ``normaliser_points`` nodes of a Laplace three times
+  wider than ``Q``, importance-weighted to it
   (:mod:`~mmpose_rle.models.losses.quadrature`), so ``exp(−L)`` integrates to 1 over the
   label for every design. In the ``'basic'`` design ``q`` is evaluated at
   ``(f_φ⁻¹(μ_g) − μ̂) / σ̂`` and ``log G_φ`` is replaced by ``log |det ∂f_φ⁻¹/∂μ_g|``;
@@ -69,7 +70,7 @@ from mmpose_rle.registry import MODELS
 
 from .bounded_terms import NO_BOUND, bounded_terms, clip_to_box
 from .predictive import flow_virial
-from .quadrature import log_normaliser, qmc_nodes
+from .quadrature import log_normaliser, normaliser_nodes
 from .residual_moment import ResidualMoment
 from .rle_predictive import RLEPredictive
 from .sanitize import check_finite_outputs, mask_non_finite_labels
@@ -131,8 +132,8 @@ class RLELoss(nn.Module):
             coordinates, which widens the ``Q`` that :meth:`predictive` pushes through the
             flow. The loss itself is the same. Default (None): ``'moment'`` in the basic
             design (where the flow's fit leaves Q's scale off on residuals whose shape Q does
-            not match) and in the ``'exact'`` residual design (whose fixed normaliser nodes
-            leave the flow's tails unchecked), ``'flow'`` in the others.
+            not match) and in the ``'exact'`` residual design (where the flow's fit misses
+            by up to 10 %), ``'flow'`` in the others.
         rms_momentum (float): The EMA momentum of the measured moment or virial.
             Default: 0.98.
 
@@ -204,11 +205,11 @@ class RLELoss(nn.Module):
         self.spec: TermSpec = term_spec(design, q_distribution, formulation, self.flow_model.dim)
         self.normalised = normalised
         if self.normalised:
-            self.register_buffer(
-                'normaliser_nodes',
-                qmc_nodes(self.flow_model.dim, q_distribution, normaliser_points),
-                persistent=False,
+            nodes, log_weights = normaliser_nodes(
+                self.flow_model.dim, q_distribution, normaliser_points
             )
+            self.register_buffer('normaliser_nodes', nodes, persistent=False)
+            self.register_buffer('normaliser_log_weights', log_weights, persistent=False)
         self.rms_source = rms_source
         self.residual_moment = (
             ResidualMoment(self.flow_model.dim, rms_momentum) if rms_source == 'moment' else None
@@ -418,7 +419,7 @@ class RLELoss(nn.Module):
             q_loss = None if q_loss is None else q_loss.index_put(idx, q_b)
         if self.normalised:
             nf_loss = nf_loss + self.spec.beta * log_normaliser(
-                self.flow_model, self.normaliser_nodes
+                self.flow_model, self.normaliser_nodes, self.normaliser_log_weights
             )
         return nf_loss, q_loss
 
