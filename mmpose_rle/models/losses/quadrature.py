@@ -15,10 +15,10 @@ resumed run exact). With ``M`` nodes the error falls roughly as ``(log M)^D / M`
 
   The proposal is wider than ``Q`` so that the nodes reach far into the tails: a flow
   fitted with nodes of ``Q`` itself learns to put mass where they are sparse (large
-  errors), which the estimate then misses and the loss rewards. The weights stay bounded
-  (``w ≤ 3`` for the unit Laplace ``Q``, less for the Gaussian). Cost: one ``log_prob`` of the
-  flow on ``M`` points per loss evaluation (``M = 4096`` by default, about as much flow work
-  as a batch of 64 COCO instances).
+  errors), which the estimate then misses and the loss rewards. The weights stay bounded,
+  by 3 per coordinate for the unit Laplace ``Q`` and 2.6 for the unit Gaussian. Cost: one
+  ``log_prob`` of the flow on ``M`` points per loss evaluation (``M = 4096`` by default,
+  about as much flow work as a batch of 64 COCO instances).
 
 Example:
     >>> nodes = qmc_nodes(2, 'laplace', 1024)
