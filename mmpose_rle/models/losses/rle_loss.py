@@ -289,7 +289,8 @@ class RLELoss(nn.Module):
             force = weight is None and bool(masked.any())
             if force:  # no weights asked for, but masked keypoints need one
                 weight = (~masked).to(dtype)
-            if self.training and torch.is_grad_enabled():
+            measured = self.residual_moment is not None or self.residual_virial is not None
+            if measured and self.training and torch.is_grad_enabled():
                 visible = self._visible(weight, target_weight, masked)
                 if self.residual_moment is not None:
                     self._update_moment(pred, sigma, target, visible)
